@@ -119,6 +119,4 @@ class Table:
     @property
     def references(self) -> tuple[str, ...]:
         """Names of the tables this one points to, i.e. which must be loaded first."""
-        return tuple(
-            dict.fromkeys(f.references.split(".")[0] for f in self.fields if f.references)
-        )
+        return tuple(dict.fromkeys(f.references.split(".")[0] for f in self.fields if f.references))

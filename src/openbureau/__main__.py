@@ -1,0 +1,5 @@
+"""``python -m openbureau`` runs the CLI."""
+
+from openbureau.cli import app
+
+app(prog_name="openbureau")

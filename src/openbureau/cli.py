@@ -1,0 +1,288 @@
+"""The one command line: ``openbureau simulate | ingest | status | contract | demo``.
+
+Human output goes to the terminal through Rich (progress bars on stderr); ``--json``
+prints one JSON object on stdout and nothing else, for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from openbureau import __version__
+
+app = typer.Typer(
+    name="openbureau",
+    help="openbureau: an open, explainable, consent-based credit bureau (350-950, five factors).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+STORE_OPTION = typer.Option(
+    None, "--store", help="Store folder (default: $OPENBUREAU_STORE or ./openbureau-data)."
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def simulate(
+    people: int = typer.Option(10_000, "--people", "-n", help="Number of people."),
+    months: int = typer.Option(24, "--months", "-m", help="Months of history."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed; same seed, same data."),
+    output: Path = typer.Option(Path("sim-data"), "--out", "-o", help="Output folder."),
+    chunk_size: int = typer.Option(50_000, "--chunk-size", help="People per chunk (memory)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Simulate a population and write every contract table as Parquet."""
+    from openbureau.sim import simulate as run_simulation
+
+    with _progress(not as_json) as progress:
+        task = progress.add_task("simulating people", total=people)
+        try:
+            report = run_simulation(
+                output,
+                people=people,
+                months=months,
+                seed=seed,
+                chunk_size=chunk_size,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        except (TypeError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out.print(str(report))
+
+
+def _ingest_table(report: Any) -> RichTable:
+    table = RichTable(title="files", show_lines=False)
+    for col in ("file", "table", "status", "read", "accepted", "quarantined"):
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "quarantined") else "left"
+        )
+    style = {"ingested": "green", "rejected": "red", "skipped": "dim"}
+    for f in report.files:
+        status = f.status
+        if f.status == "skipped":
+            status = f"skipped (same content as batch {f.already_in_batch})"
+        elif f.status == "ingested" and f.quarantined:
+            style_status = "yellow"
+            status = f"[{style_status}]ingested[/{style_status}]"
+        table.add_row(
+            f.path,
+            f.table or "?",
+            f"[{style.get(f.status, '')}]{status}[/]",
+            f"{f.read:,}",
+            f"{f.accepted:,}",
+            f"{f.quarantined:,}",
+        )
+    return table
+
+
+def print_ingest_report(report: Any) -> None:
+    """A person's view of an ingest: files, the accounting, reasons, examples, refusals."""
+    if len(report.files) <= 40:
+        out.print(_ingest_table(report))
+    out.print(
+        f"[bold]read {report.read:,} = accepted {report.accepted:,} + quarantined "
+        f"{report.quarantined:,}[/bold]  ({len(report.files)} files, {report.seconds:.1f}s, "
+        + (f"batch {report.batch_id})" if report.batch_id else "no-op: nothing new)")
+    )
+    if report.reasons:
+        reasons = RichTable(title="quarantined rows by reason")
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        for reason, n in report.reasons.items():
+            reasons.add_row(reason, f"{n:,}")
+        out.print(reasons)
+        examples = RichTable(title="examples")
+        for col in ("file", "row", "field", "reason", "message"):
+            examples.add_column(col)
+        for e in report.examples:
+            examples.add_row(
+                e["source_file"], str(e["row"]), e["field"] or "", e["reason"], e["message"]
+            )
+        out.print(examples)
+    for f in report.rejected_files:
+        out.print(f"[red]refused[/red] {f.path}: [bold]{f.error_code}[/bold]: {f.error_message}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (CSV, Parquet, JSON Lines)."),
+    store: Path | None = STORE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest files as one atomic batch; every row is accepted or quarantined with a reason.
+
+    Exit code 0 when every row was accepted, 1 when rows were quarantined or files
+    refused (the rest is stored), 2 on a usage error.
+    """
+    from openbureau.ingest import ingest as run_ingest
+    from openbureau.store import Store
+
+    with Store(store) as db, _progress(not as_json) as progress:
+        task = progress.add_task("ingesting files", total=None)
+
+        def on_file(path: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = run_ingest(paths, db, progress=on_file)
+        except FileNotFoundError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        print_ingest_report(report)
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(store: Path | None = STORE_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Show what the store holds: rows per table, batches, quarantine, refused files."""
+    from openbureau.store import Store, store_status
+
+    try:
+        db = Store(store, read_only=True)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    with db:
+        summary = store_status(db)
+    if as_json:
+        _print_json(summary)
+        return
+    tables = RichTable(title=f"store {summary['store']}")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, n in summary["tables"].items():
+        tables.add_row(name, f"{n:,}")
+    out.print(tables)
+    t = summary["totals"]
+    out.print(
+        f"{t['batches']} batches: read {t['read']:,} = accepted {t['accepted']:,} + "
+        f"quarantined {t['quarantined']:,}"
+    )
+    for r in summary["quarantine"]["by_reason"]:
+        out.print(f"  quarantined {r['rows']:,} rows of {r['table']}: {r['reason']}")
+    for f in summary["rejected_files"]:
+        out.print(
+            f"  [red]refused[/red] {f['path']} (batch {f['batch_id']}): "
+            f"{f['error_code']}: {f['error_message']}"
+        )
+
+
+@app.command()
+def contract(
+    markdown: bool = typer.Option(False, "--markdown", help="Print docs/data-contract.md."),
+) -> None:
+    """Show the data contract: tables, fields and rules."""
+    from openbureau.contract.docs import contract_markdown
+
+    if markdown:
+        sys.stdout.write(contract_markdown())
+        return
+    from openbureau.contract import TABLES
+
+    for t in TABLES:
+        table = RichTable(title=f"{t.name} ({t.factor}) key: {', '.join(t.key)}")
+        for col in ("field", "type", "required", "rule"):
+            table.add_column(col)
+        for f in t.fields:
+            from openbureau.contract.docs import field_rule
+
+            table.add_row(f.name, f.kind, "yes" if f.required else "", field_rule(f))
+        out.print(table)
+
+
+@app.command()
+def demo(
+    people: int = typer.Option(5_000, "--people", "-n", help="People to simulate."),
+    months: int = typer.Option(24, "--months", "-m"),
+    seed: int = typer.Option(7, "--seed"),
+    workdir: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes."),
+) -> None:
+    """Simulate a population, ingest it into a store, and show what happened."""
+    from openbureau.ingest import ingest as run_ingest
+    from openbureau.sim import simulate as run_simulation
+    from openbureau.store import Store, store_status
+
+    sim_dir, store_dir = workdir / "sim", workdir / "store"
+    out.rule("[bold]openbureau demo")
+    out.print(f"1. simulating {people:,} people over {months} months (seed {seed}) -> {sim_dir}")
+    with _progress(True) as progress:
+        task = progress.add_task("simulating people", total=people)
+        sim = run_simulation(
+            sim_dir,
+            people=people,
+            months=months,
+            seed=seed,
+            progress=lambda done: progress.update(task, completed=done),
+        )
+    out.print(str(sim))
+    out.print(f"2. ingesting {sim_dir} into the store {store_dir}")
+    with Store(store_dir) as db:
+        with _progress(True) as progress:
+            task = progress.add_task("ingesting files", total=None)
+            report = run_ingest(
+                [sim_dir], db, progress=lambda p, d, t: progress.update(task, completed=d, total=t)
+            )
+        print_ingest_report(report)
+        out.print("3. ingesting the same files again (must be a no-op)")
+        again = run_ingest([sim_dir], db)
+        out.print(
+            f"   {len(again.skipped_files)} of {len(again.files)} files skipped as "
+            f"already ingested; batch written: {again.batch_id is not None}"
+        )
+        summary = store_status(db)
+    out.print("4. the store now holds:")
+    for name, n in summary["tables"].items():
+        out.print(f"   {name:<24} {n:>12,}")
+    out.print(f"\nstore: {store_dir}   inspect with: openbureau status --store {store_dir}")
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
