@@ -70,3 +70,21 @@ def test_human_output_shows_the_accounting_line(tmp_path):
     result = invoke("ingest", str(tmp_path / "people.csv"), "--store", str(tmp_path / "s"))
     assert "read 2 = accepted 1 + quarantined 1" in result.stdout
     assert "out_of_range" in result.stdout
+
+
+def test_quarantine_lists_and_exports_rows_to_fix(tmp_path):
+    store = str(tmp_path / "store")
+    write_csv(tmp_path / "people.csv", [person(1), person(2, first_seen="2999-01-01")])
+    invoke("ingest", str(tmp_path / "people.csv"), "--store", store)
+    listed = json.loads(invoke("quarantine", "--store", store, "--json").stdout)["rows"]
+    assert [(r["row"], r["reason"]) for r in listed] == [(3, "future_date")]
+    assert listed[0]["raw"]["person_id"] == "P00002"
+    other = invoke("quarantine", "--store", store, "--reason", "wrong_type", "--json")
+    assert json.loads(other.stdout)["rows"] == []
+    export = tmp_path / "fix" / "people-fixed.jsonl"
+    invoke("quarantine", "--store", store, "--export", str(export))
+    fixed = json.loads(export.read_text())
+    fixed["first_seen"] = "2021-01-01"
+    export.write_text(json.dumps(fixed) + "\n")
+    result = invoke("ingest", str(export), "--store", store, "--json")
+    assert json.loads(result.stdout)["accepted"] == 1

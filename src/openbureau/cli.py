@@ -214,6 +214,57 @@ def status(store: Path | None = STORE_OPTION, as_json: bool = JSON_OPTION) -> No
 
 
 @app.command()
+def quarantine(
+    store: Path | None = STORE_OPTION,
+    batch: int | None = typer.Option(None, "--batch", help="Only this batch."),
+    table: str | None = typer.Option(None, "--table", help="Only this contract table."),
+    reason: str | None = typer.Option(None, "--reason", help="Only this reason code."),
+    limit: int = typer.Option(20, "--limit", help="Rows to show (export writes all)."),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        help="Write the matching rows' raw values as JSON Lines, to fix and "
+        "ingest again (file name it after the table).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List quarantined rows with every reason, or export them to fix and re-ingest."""
+    from openbureau.store import Store, quarantined_rows
+
+    try:
+        db = Store(store, read_only=True)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    with db:
+        rows = quarantined_rows(
+            db, batch=batch, table=table, reason=reason, limit=None if export else limit
+        )
+    if export:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        with export.open("w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r["raw"], default=str) + "\n")
+        err.print(f"wrote {len(rows):,} quarantined rows to {export}")
+        return
+    if as_json:
+        _print_json({"rows": rows})
+        return
+    listing = RichTable(title=f"quarantined rows (first {limit})")
+    for col in ("batch", "file", "row", "reason", "errors"):
+        listing.add_column(col)
+    for r in rows:
+        listing.add_row(
+            str(r["batch_id"]),
+            r["source_file"],
+            str(r["row"]),
+            r["reason"],
+            "\n".join(e["message"] for e in r["errors"]),
+        )
+    out.print(listing)
+
+
+@app.command()
 def contract(
     markdown: bool = typer.Option(False, "--markdown", help="Print docs/data-contract.md."),
 ) -> None:

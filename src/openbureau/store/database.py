@@ -153,11 +153,13 @@ class Store:
             counts[table.name] = int(self.scalar(f'SELECT count(*) FROM "{table.name}"'))
         return counts
 
-    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+    def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
-    def records(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def records(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         cursor = self.con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from openbureau.store.database import Store
@@ -41,3 +42,31 @@ def store_status(store: Store, *, last_batches: int = 10) -> dict[str, Any]:
         },
         "rejected_files": rejected,
     }
+
+
+def quarantined_rows(
+    store: Store,
+    *,
+    batch: int | None = None,
+    table: str | None = None,
+    reason: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Quarantined rows with their reasons and raw values, oldest first, for fixing."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    rows = store.records(
+        """SELECT batch_id, table_name AS table, source_file, "row", field, reason, message,
+                  errors, raw
+           FROM quarantine
+           WHERE ($batch IS NULL OR batch_id = $batch)
+             AND ($table IS NULL OR table_name = $table)
+             AND ($reason IS NULL OR reason = $reason)
+           ORDER BY batch_id, file_id, "row"
+           LIMIT coalesce($limit, 9223372036854775807)""",
+        {"batch": batch, "table": table, "reason": reason, "limit": limit},
+    )
+    for r in rows:
+        r["errors"] = json.loads(r["errors"])
+        r["raw"] = json.loads(r["raw"])
+    return rows
