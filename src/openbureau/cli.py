@@ -6,6 +6,7 @@ prints one JSON object on stdout and nothing else, for scripts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -67,6 +68,7 @@ def simulate(
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed; same seed, same data."),
     output: Path = typer.Option(Path("sim-data"), "--out", "-o", help="Output folder."),
     chunk_size: int = typer.Option(50_000, "--chunk-size", help="People per chunk (memory)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier simulation."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Simulate a population and write every contract table as Parquet."""
@@ -81,13 +83,14 @@ def simulate(
                 months=months,
                 seed=seed,
                 chunk_size=chunk_size,
+                overwrite=overwrite,
                 progress=lambda done: progress.update(task, completed=done),
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, FileExistsError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
     if as_json:
-        _print_json(report.to_dict())
+        _print_json(dataclasses.asdict(report))
     else:
         out.print(str(report))
 
@@ -309,6 +312,7 @@ def demo(
             people=people,
             months=months,
             seed=seed,
+            overwrite=True,
             progress=lambda done: progress.update(task, completed=done),
         )
     out.print(str(sim))

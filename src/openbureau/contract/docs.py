@@ -31,6 +31,8 @@ It tells a data engineer at a lender how to map their data to what openbureau in
   `.` as the decimal point and no thousands separator; booleans `true`/`false`
   (also `1`/`0`, `yes`/`no`); enum values are matched without regard to case.
 - **Amounts** are in the bureau's one reporting currency.
+- **Later knowledge** (`closed`, `paid_date`, `satisfied_date`, `until`) is read as of each
+  scoring date: a value on or after that date was not yet known then and counts as empty.
 - **Rows** are numbered as in the source: the line number for CSV (header = line 1) and
   JSON Lines, the 1-based row index for Parquet. A CSV value may not span lines.
 

@@ -14,7 +14,7 @@ PERSON = Field(
     "string",
     "The bureau's pseudonymous id of the person.",
     references="people.person_id",
-    example="P000001",
+    example="P00000001",
 )
 
 
@@ -46,7 +46,10 @@ PEOPLE = Table(
     ),
     fields=(
         Field(
-            "person_id", "string", "The bureau's pseudonymous id of the person.", example="P000001"
+            "person_id",
+            "string",
+            "The bureau's pseudonymous id of the person.",
+            example="P00000001",
         ),
         Field(
             "birth_year",
@@ -75,7 +78,10 @@ ACCOUNTS = Table(
     description="Credit accounts: loans, cards, credit lines, instalment plans, mortgages.",
     fields=(
         Field(
-            "account_id", "string", "Id of the account, unique across lenders.", example="A000001-1"
+            "account_id",
+            "string",
+            "Id of the account, unique across lenders.",
+            example="A00000001-01",
         ),
         PERSON,
         Field(
@@ -122,7 +128,7 @@ REPAYMENTS = Table(
             "string",
             "The account this payment belongs to.",
             references="accounts.account_id",
-            example="A000001-1",
+            example="A00000001-01",
         ),
         _date("due_date", "Date the payment was due."),
         _amount("amount_due", "Amount that was due."),
@@ -143,7 +149,7 @@ BILLS = Table(
     description="Non-credit bills whose punctuality shows payment habits: utilities, "
     "phone, rent, internet, insurance, tax.",
     fields=(
-        Field("bill_id", "string", "Id of the bill.", example="B0000001"),
+        Field("bill_id", "string", "Id of the bill.", example="B00000001-0001"),
         PERSON,
         Field(
             "kind",
@@ -230,7 +236,7 @@ TRANSACTIONS = Table(
     description="Card and account transactions. Only the category of a merchant is held, "
     "never its name or the content of a purchase.",
     fields=(
-        Field("txn_id", "string", "Id of the transaction.", example="T000000001"),
+        Field("txn_id", "string", "Id of the transaction.", example="T00000001-000001"),
         PERSON,
         Field(
             "ts",
@@ -402,14 +408,14 @@ RELATIONSHIPS = Table(
     ),
     fields=(
         Field(
-            "person_a", "string", "One person.", references="people.person_id", example="P000001"
+            "person_a", "string", "One person.", references="people.person_id", example="P00000001"
         ),
         Field(
             "person_b",
             "string",
             "The other person.",
             references="people.person_id",
-            example="P000002",
+            example="P00000002",
         ),
         Field(
             "kind",
@@ -432,10 +438,11 @@ RELATIONSHIPS = Table(
     key=("person_a", "person_b", "kind"),
     checks=(
         Check(
-            "not_self",
-            "person_a <> person_b",
+            "each_pair_once",
+            "person_a < person_b",
             "person_b",
-            "a person cannot be related to themselves",
+            "relationships are undirected: list each pair once with person_a < person_b "
+            "(and never a person with themselves)",
         ),
     ),
 )
@@ -460,7 +467,7 @@ OUTCOMES = Table(
             "The account concerned, if any.",
             required=False,
             references="accounts.account_id",
-            example="A000001-1",
+            example="A00000001-01",
         ),
     ),
     key=("person_id", "event_date", "kind"),
