@@ -25,9 +25,10 @@ from openbureau.ingest.readers import ROW, read_file
 from openbureau.ingest.report import FileReport, IngestReport
 from openbureau.ingest.validate import (
     INSERT_QUARANTINE_SQL,
-    check_keys_sql,
-    check_values_sql,
+    REASON_COUNTS_SQL,
     insert_accepted_sql,
+    raw_name,
+    validate_sql,
 )
 from openbureau.store import Store
 
@@ -146,10 +147,12 @@ class _Batch:
             self._log_file(file_id, src, sha, report)
             return report
 
-        self.con.register("stage", staged.data)
-        self.con.execute(check_values_sql(table, _staged_types(staged.data)), {"now": self.now})
+        stage = staged.data.rename_columns(
+            [c if c == ROW else raw_name(c) for c in staged.data.column_names]
+        )
+        self.con.register("stage", stage)
+        self.con.execute(validate_sql(table, _staged_types(staged.data)), {"now": self.now})
         self.con.unregister("stage")
-        self.con.execute(check_keys_sql(table))
         params = {"batch": self.batch_id, "file": file_id}
         self.con.execute(insert_accepted_sql(table), params)
         self.con.execute(
@@ -166,12 +169,7 @@ class _Batch:
                 {**params, "table": table.name, "source": str(src.path)},
             )
             self.con.unregister("row_errors")
-        reasons = dict(
-            self.con.execute(
-                "SELECT _all_errors[1].reason, count(*) FROM final WHERE len(_all_errors) > 0 "
-                "GROUP BY 1 ORDER BY 2 DESC"
-            ).fetchall()
-        )
+        reasons = dict(self.con.execute(REASON_COUNTS_SQL).fetchall())
         for error in staged.row_errors:
             reasons[error.reason] = reasons.get(error.reason, 0) + 1
         quarantined = sum(reasons.values())
@@ -187,7 +185,7 @@ class _Batch:
             ignored_columns=staged.ignored_columns,
         )
         self._log_file(file_id, src, sha, report)
-        self.con.execute("DROP TABLE IF EXISTS checked; DROP TABLE IF EXISTS final")
+        self.con.execute("DROP TABLE IF EXISTS final")
         self.written += 1
         fault = os.environ.get(FAULT_ENV)
         if fault and self.written >= int(fault):
