@@ -7,6 +7,7 @@ prints one JSON object on stdout and nothing else, for scripts.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -290,14 +291,100 @@ def contract(
         out.print(table)
 
 
+def _as_of(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] --as-of {value!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def train(
+    as_of: str = typer.Option(..., "--as-of", help="Features before this date, labels after."),
+    model_dir: Path = typer.Option(..., "--out", help="Model folder to write."),
+    store: Path | None = STORE_OPTION,
+    horizon: int = typer.Option(12, "--horizon", help="Label window in months."),
+    holdout: float = typer.Option(0.2, "--holdout", help="Share held out for evaluation."),
+    seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train the five-factor model on the store and write a versioned model folder."""
+    from openbureau.workflow import train_from_store
+
+    try:
+        report = train_from_store(
+            store,
+            _as_of(as_of),
+            model_dir,
+            horizon_months=horizon,
+            holdout=holdout,
+            seed=seed,
+            overwrite=overwrite,
+        )
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        _print_json(dataclasses.asdict(report))
+    else:
+        out.print(str(report))
+
+
+@app.command()
+def score(
+    model_dir: Path = typer.Option(..., "--model", help="Model folder from `train`."),
+    as_of: str = typer.Option(..., "--as-of", help="Score with events before this date."),
+    output: Path = typer.Option(..., "--out", help="Parquet file to write."),
+    store: Path | None = STORE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Score everyone in the store: score, factor sub-scores, reasons, model and input hash."""
+    from openbureau.workflow import score_store
+
+    try:
+        report = score_store(store, model_dir, _as_of(as_of), output)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        _print_json(dataclasses.asdict(report))
+    else:
+        out.print(str(report))
+
+
+@app.command()
+def report(
+    model_dir: Path = typer.Option(..., "--model", help="Model folder from `train`."),
+    output: Path = typer.Option(Path("model-report.html"), "--out", help="HTML file to write."),
+    scores: Path | None = typer.Option(
+        None, "--scores", help="A scored population (from `score`) for distribution and PSI."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write the analyst's HTML report: ROC, KS, calibration, distribution, weights, PSI."""
+    from openbureau.monitor.report import write_report
+
+    try:
+        numbers = write_report(model_dir, output, scores)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        _print_json({"report": str(output), **numbers})
+    else:
+        out.print(f"wrote {output} (hold-out AUC {numbers['auc']:.4f}, KS {numbers['ks']:.4f})")
+
+
 @app.command()
 def demo(
-    people: int = typer.Option(5_000, "--people", "-n", help="People to simulate."),
+    people: int = typer.Option(20_000, "--people", "-n", help="People to simulate."),
     months: int = typer.Option(24, "--months", "-m"),
     seed: int = typer.Option(7, "--seed"),
     workdir: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes."),
 ) -> None:
-    """Simulate a population, ingest it into a store, and show what happened."""
+    """Simulate, ingest, train, score and report: the whole pipeline on a fresh population."""
     from openbureau.ingest import ingest as run_ingest
     from openbureau.sim import simulate as run_simulation
     from openbureau.store import Store, store_status
@@ -334,9 +421,64 @@ def demo(
     out.print("4. the store now holds:")
     for name, n in summary["tables"].items():
         out.print(f"   {name:<24} {n:>12,}")
-    out.print(f"\nstore: {store_dir}   inspect with: openbureau status --store {store_dir}")
     if not report.clean:
         raise typer.Exit(1)
+
+    from openbureau.monitor.report import write_report
+    from openbureau.workflow import score_store, train_from_store
+
+    model_dir, scores_file = workdir / "model", workdir / "scores.parquet"
+    report_file = workdir / "model-report.html"
+    train_as_of = dt.date.fromisoformat(
+        json.loads((sim_dir / "_manifest.json").read_text())["window"]["as_of"]
+    )
+    score_as_of = train_as_of.replace(year=train_as_of.year + 1)
+    out.print(f"5. training the five-factor model as of {train_as_of} -> {model_dir}")
+    with _progress(True) as progress:
+        progress.add_task("training", total=None)
+        trained = train_from_store(store_dir, train_as_of, model_dir, overwrite=True)
+    out.print(str(trained))
+    out.print(
+        f"   the simulator's oracle (true default probabilities) reaches AUC "
+        f"{sim.oracle_auc:.4f}; the model is {sim.oracle_auc - trained.holdout_auc:+.4f} below it"
+    )
+    out.print(f"6. scoring everyone as of {score_as_of} -> {scores_file}")
+    scored = score_store(store_dir, model_dir, score_as_of, scores_file)
+    out.print(str(scored))
+    _print_score_summary(scores_file)
+    numbers = write_report(model_dir, report_file, scores_file)
+    out.print(
+        f"7. model report (ROC, KS, calibration, distribution, factor weights, PSI): "
+        f"[bold]{report_file}[/bold]  (score PSI {numbers['psi'].get('score', float('nan')):.3f})"
+    )
+    out.print(f"\nstore: {store_dir}   inspect with: openbureau status --store {store_dir}")
+
+
+def _print_score_summary(scores_file: Path) -> None:
+    """Score bands and one person's breakdown, as a person would see it."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(scores_file)
+    scores = table.column("score").to_numpy()
+    bands = RichTable(title="people per score band")
+    bands.add_column("band")
+    bands.add_column("people", justify="right")
+    bands.add_column("share", justify="right")
+    edges = [350, 550, 600, 650, 700, 750, 951]
+    counts = np.histogram(scores, bins=edges)[0]
+    for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True):
+        bands.add_row(f"{lo}-{min(hi, 950) - (hi <= 950)}", f"{n:,}", f"{n / len(scores):.1%}")
+    out.print(bands)
+    row = table.slice(int(np.argsort(scores)[len(scores) // 4]), 1).to_pylist()[0]
+    out.print(f"   person {row['person_id']}: score {row['score']:.0f} ({row['segment']} file)")
+    for factor in ("history", "behavior", "capacity", "identity", "network"):
+        out.print(f"     {factor:<9} {row[f'points_{factor}']:>7.1f} points")
+    for k in range(1, 5):
+        if row.get(f"reason_{k}"):
+            out.print(
+                f"     reason {k}: {row[f'reason_{k}_text']} (-{row[f'reason_{k}_points']:.0f})"
+            )
 
 
 def main() -> None:  # pragma: no cover - console entry point

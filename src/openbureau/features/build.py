@@ -1,0 +1,218 @@
+"""Run the catalog on a store: one relational query, compiled by Ibis, returned as Arrow.
+
+``source`` may be a Store, a DuckDB connection, or any Ibis backend holding the contract
+tables (the very same expression then runs on Spark). The query reads its spine from one
+input table, so on DuckDB the SQL Ibis compiles is cached per (mode, params): compiling
+the whole catalog costs more than running it on a small store, and a service or a test
+builds features many times. Nothing goes row by row in Python and pandas is not involved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+from ibis.backends import BaseBackend
+
+from openbureau.contract import TABLES
+from openbureau.features.catalog import CATALOG, GROUPS, check_catalog
+from openbureau.features.frame import Frame, contract_tables, frame_spine
+from openbureau.features.matrix import assemble
+from openbureau.features.spec import KEYS, FeatureParams, FeatureSpec
+from openbureau.store import Store
+
+Source: TypeAlias = Store | duckdb.DuckDBPyConnection | BaseBackend
+AsOf: TypeAlias = dt.date | str | pa.Table
+
+# The one input table a query reads: (person_id, as_of) pairs, or as_of dates.
+INPUT = "_openbureau_features_input"
+PAIRS, DATES = "pairs", "dates"
+_INPUT_SCHEMAS = {
+    PAIRS: pa.schema([pa.field("person_id", pa.string()), pa.field("as_of", pa.date32())]),
+    DATES: pa.schema([pa.field("as_of", pa.date32())]),
+}
+_ORDER = ["as_of", "person_id"]
+
+
+def source_tables(backend: BaseBackend) -> dict[str, ir.Table]:
+    """The contract tables of a backend, contract columns only."""
+    return contract_tables({t.name: backend.table(t.name) for t in TABLES})
+
+
+def dates_spine(
+    tables: dict[str, ir.Table], dates: ir.Table, *, eligible_only: bool = False
+) -> ir.Table:
+    """Everyone known before each date (first_seen < as_of); ``eligible_only`` also drops
+    people with a default outcome before as_of (training sets)."""
+    people = tables["people"]
+    spine = people.cross_join(dates)
+    spine = spine.filter(spine.first_seen < spine.as_of).select("person_id", "as_of", "first_seen")
+    if eligible_only:
+        past = tables["outcomes"].view()
+        spine = spine.anti_join(
+            past, [spine.person_id == past.person_id, past.event_date < spine.as_of]
+        )
+    return spine
+
+
+def with_label(tables: dict[str, ir.Table], matrix: ir.Table, horizon_months: int) -> ir.Table:
+    """``label`` = 1 if an outcome falls in [as_of, as_of + horizon_months), else 0."""
+    future = tables["outcomes"]
+    keys = matrix.select(*KEYS)
+    end = keys.as_of + ibis.interval(months=horizon_months)
+    hits = keys.join(
+        future,
+        [
+            keys.person_id == future.person_id,
+            future.event_date >= keys.as_of,
+            future.event_date < end,
+        ],
+    )
+    hits = hits.select(*KEYS).distinct().mutate(hit=ibis.literal(1, "int8"))
+    joined = matrix.left_join(
+        hits, [matrix.person_id == hits.person_id, matrix.as_of == hits.as_of]
+    )
+    return joined.select(
+        *(matrix[c] for c in matrix.columns), label=hits.hit.coalesce(0).cast("int8")
+    )
+
+
+def query(
+    tables: dict[str, ir.Table],
+    inputs: ir.Table,
+    mode: str,
+    params: FeatureParams,
+    horizon_months: int | None = None,
+) -> ir.Table:
+    """The whole matrix (and label, given a horizon) as one expression, ordered."""
+    if mode == PAIRS:
+        spine = frame_spine(tables, inputs)
+    else:
+        spine = dates_spine(tables, inputs, eligible_only=horizon_months is not None)
+    matrix = assemble(Frame.of(spine, tables, params), CATALOG, GROUPS)
+    if horizon_months is not None:
+        matrix = with_label(tables, matrix, horizon_months)
+    return matrix.order_by(_ORDER)
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_sql(mode: str, params: FeatureParams, horizon_months: int | None = None) -> str:
+    """The DuckDB SQL of ``query`` over plain table names, reading the input from INPUT."""
+    inputs = ibis.table(ibis.Schema.from_pyarrow(_INPUT_SCHEMAS[mode]), name=INPUT)
+    expr = query(contract_tables(), inputs, mode, params, horizon_months)
+    return str(ibis.to_sql(expr, dialect="duckdb"))
+
+
+def _duckdb_connection(source: object) -> duckdb.DuckDBPyConnection | None:
+    """The DuckDB connection under ``source``, if there is one."""
+    if isinstance(source, Store):
+        return source.con
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return source
+    if isinstance(source, BaseBackend) and source.name == "duckdb":
+        con = getattr(source, "con", None)
+        return con if isinstance(con, duckdb.DuckDBPyConnection) else None
+    return None
+
+
+def execute(
+    source: Source,
+    mode: str,
+    inputs: pa.Table,
+    params: FeatureParams,
+    horizon_months: int | None = None,
+) -> pa.Table:
+    """Run the query on ``source``: cached SQL on DuckDB, the Ibis expression elsewhere."""
+    check_catalog()
+    inputs = inputs.select(_INPUT_SCHEMAS[mode].names).cast(_INPUT_SCHEMAS[mode])
+    con = _duckdb_connection(source)
+    if con is None:
+        if not isinstance(source, BaseBackend):
+            raise TypeError(
+                "source must be a Store, a duckdb connection or an Ibis backend, "
+                f"got {type(source).__name__}"
+            )
+        expr = query(source_tables(source), ibis.memtable(inputs), mode, params, horizon_months)
+        return expr.to_pyarrow()
+    sql = compiled_sql(mode, params, horizon_months)
+    con.register(INPUT, inputs)
+    try:
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister(INPUT)
+
+
+def as_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise TypeError("as_of must be a date, not a datetime")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise TypeError(f"as_of must be a date, an ISO date string or a spine table, got {value!r}")
+
+
+def spine_table(spine: pa.Table) -> pa.Table:
+    """Distinct (person_id string, as_of date32) pairs from what the caller gave."""
+    missing = [k for k in KEYS if k not in spine.column_names]
+    if missing:
+        raise ValueError(f"spine needs columns {list(KEYS)}; missing {missing}")
+    person = spine["person_id"].cast(pa.string())
+    as_of = spine["as_of"]
+    if pa.types.is_timestamp(as_of.type) or pa.types.is_string(as_of.type):
+        as_of = as_of.cast(pa.date32())
+    elif not pa.types.is_date(as_of.type):
+        raise TypeError(f"spine as_of must be dates, got {as_of.type}")
+    if person.null_count or as_of.null_count:
+        raise ValueError("spine person_id and as_of must not be null")
+    return pa.table({"person_id": person, "as_of": as_of.cast(pa.date32())})
+
+
+def feature_schema(specs: Sequence[FeatureSpec] = CATALOG) -> pa.Schema:
+    """The schema of every feature matrix: keys, segment, then each feature as float64."""
+    return pa.schema(
+        [
+            pa.field("person_id", pa.string(), nullable=False),
+            pa.field("as_of", pa.date32(), nullable=False),
+            pa.field("segment", pa.string(), nullable=False),
+            *(pa.field(s.name, pa.float64()) for s in specs),
+        ]
+    )
+
+
+def finish(
+    result: pa.Table, specs: Sequence[FeatureSpec], extra: pa.Schema | None = None
+) -> pa.Table:
+    """Exact types, and NaN (not null) wherever a feature is unknown."""
+    schema = feature_schema(specs)
+    columns = [result[f.name].cast(f.type) for f in schema]
+    for i in range(3, 3 + len(specs)):
+        columns[i] = pc.fill_null(columns[i], math.nan)
+    if extra is not None:
+        schema = pa.schema([*schema, *extra])
+        columns += [result[f.name].cast(f.type) for f in extra]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def build_features(source: Source, as_of: AsOf, *, params: FeatureParams | None = None) -> pa.Table:
+    """One row per (person_id, as_of): person_id, as_of, segment, then every feature (float64).
+
+    ``as_of`` is a date (everyone with first_seen < as_of) or an Arrow table of
+    (person_id, as_of) pairs for many dates at once. A feature at as_of sees only events
+    dated strictly before it. Unknown values are NaN. Rows are ordered by as_of, person_id.
+    """
+    params = params or FeatureParams()
+    if isinstance(as_of, pa.Table):
+        result = execute(source, PAIRS, spine_table(as_of), params)
+    else:
+        dates = pa.table({"as_of": pa.array([as_date(as_of)], pa.date32())})
+        result = execute(source, DATES, dates, params)
+    return finish(result, CATALOG)

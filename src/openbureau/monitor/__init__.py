@@ -1,0 +1,5 @@
+"""Monitoring: population stability and the analyst's model report."""
+
+from openbureau.monitor.stability import Bins, psi
+
+__all__ = ["Bins", "psi"]
