@@ -482,5 +482,10 @@ def _print_score_summary(scores_file: Path) -> None:
             )
 
 
+from openbureau.evaluate.command import evaluate as _evaluate  # noqa: E402 - light imports only
+
+app.command(name="evaluate")(_evaluate)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -73,8 +73,9 @@ def _params(model: AdditiveModel) -> dict[str, Any]:
     params.pop("features", None)
     params["scaling"] = None if params.get("scaling") is None else params["scaling"].to_json()
     params["segments"] = list(params["segments"])
-    if "extra_params" in params and params["extra_params"] is not None:
-        params["extra_params"] = dict(params["extra_params"])
+    for key in ("extra_params", "teacher_params"):
+        if params.get(key) is not None:
+            params[key] = dict(params[key])
     return params
 
 
@@ -98,7 +99,10 @@ def save(
     }
     extra: dict[str, Any] = {}
     if isinstance(model, FactorAdditiveClassifier):
-        files["model.txt"] = model.booster_.model_to_string().encode()
+        boosters = getattr(model, "boosters_", [model.booster_])
+        files["model.txt"] = boosters[0].model_to_string().encode()
+        for b, booster in enumerate(boosters[1:], start=1):
+            files[f"model_bag{b}.txt"] = booster.model_to_string().encode()
         extra["lightgbm_params"] = model.lgb_params(model.n_features_in_, len(model.segments_))
         extra["lightgbm_version"] = lgb.__version__
     if isinstance(model, WoEScorecardClassifier):
@@ -184,6 +188,13 @@ def load(path: str | Path) -> AdditiveModel:
     model.model_id_ = manifest["model_id"]
     if isinstance(model, FactorAdditiveClassifier):
         model.booster_ = lgb.Booster(model_str=(root / "model.txt").read_text())
+        bags = sorted(
+            (n for n in manifest["files"] if n.startswith("model_bag")),
+            key=lambda n: int(n[len("model_bag") : -len(".txt")]),
+        )
+        model.boosters_ = [model.booster_] + [
+            lgb.Booster(model_str=(root / n).read_text()) for n in bags
+        ]
     if isinstance(model, WoEScorecardClassifier):
         model.coef_ = np.array(manifest["coef"], dtype=np.float64)
     model.scorer_ = model._build_scorer()

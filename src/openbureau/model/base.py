@@ -114,6 +114,10 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
     def _compile(self, core: Any, frame: Frame) -> tuple[list[Shape], np.ndarray]:
         raise NotImplementedError
 
+    def _holdout(self, core: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Raw scores, labels and segments of rows the core held out (early stopping)."""
+        return None
+
     # --- fitting -----------------------------------------------------------------------
     def _prepare(self, X: object, y: object) -> tuple[Frame, np.ndarray]:
         self._check_params()
@@ -171,9 +175,15 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         shapes, intercept = self._compile(core, frame)
         self.shapes_ = shapes
         self.intercept_ = intercept
+        held_y, held_seg = yb, frame.segment
+        holdout = self._holdout(core)
         if oof is not None:
             self.calibration_ = fit_platt(oof, yb, "platt-oof")
             held, how = oof, f"{cv}-fold out-of-fold"
+        elif holdout is not None and holdout[1].min() != holdout[1].max():
+            held, held_y, held_seg = holdout
+            self.calibration_ = fit_platt(held, held_y, "platt-holdout")
+            how = f"early-stopping holdout ({held_y.shape[0]} rows, before the refit)"
         else:
             self.calibration_ = Calibration(1.0, 0.0, "identity")
             held, how = self._raw(core, frame), "training data (in-sample)"
@@ -182,9 +192,9 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         cal = self.calibration_.apply(held)
         pd_held = 1.0 / (1.0 + np.exp(-cal))
         score_held = np.clip(self.scaling_.score(cal), self.scaling_.low, self.scaling_.high)
-        self.metrics_ = metrics(yb, pd_held, frame.segment, self.segments_, how)
+        self.metrics_ = metrics(held_y, pd_held, held_seg, self.segments_, how)
         self.calibration_table_ = calibration_table(
-            yb, pd_held, score_held, self.scaling_.low, self.scaling_.high
+            held_y, pd_held, score_held, self.scaling_.low, self.scaling_.high
         )
         self.data_hash_ = data_hash(frame, yb, [m.name for m in self.features_])
         return self

@@ -45,6 +45,8 @@ def eval_tree(root: dict[str, Any], cols: dict[int, np.ndarray], n: int) -> np.n
     stack = [(root, np.arange(n))]
     while stack:
         node, idx = stack.pop()
+        if idx.size == 0:  # a branch no row takes (e.g. another segment's subtree)
+            continue
         if "leaf_value" in node:
             out[idx] = node["leaf_value"]
             continue
