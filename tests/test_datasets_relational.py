@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from openbureau.datasets.home_credit_relational import convert, main, write
+from openbureau.datasets.home_credit_relational import TRAIN_AS_OF, convert, main, write
 from openbureau.ingest import ingest
 from openbureau.store import Store
 
@@ -139,6 +139,14 @@ def test_the_mapped_tables_ingest_with_full_accounting(tmp_path):
     assert files["accounts"].reasons == {"unknown_reference": 2, "failed_check": 1}
     assert files["repayments"].reasons == {"unknown_reference": 2}
     assert report.reasons == {"unknown_reference": 4, "failed_check": 1}
+    # the outcomes are the labels of a point-in-time training set
+    from openbureau.features import training_set
+
+    with Store(tmp_path / "store", read_only=True) as store:
+        data = training_set(store.con, [TRAIN_AS_OF])
+    ids, ys = data.column("person_id").to_pylist(), data.column("label").to_pylist()
+    labels = dict(zip(ids, ys, strict=True))
+    assert labels == {"HC100002": 1, "HC100003": 0, "HC100004": 0}
 
 
 def test_parquet_output_and_bad_source(tmp_path, capsys):

@@ -27,6 +27,9 @@ Home Credit counts days backwards from the application; every date here is
 
 Rows of the side tables whose applicant is not in the sample are kept, so the ingest
 report shows them quarantined as ``unknown_reference`` rather than silently dropped.
+Build training sets as of ``TRAIN_AS_OF`` (the day after the applications): applicants
+with no earlier credit are first seen on the application day itself, and a person enters
+a training set only if the bureau knew them before its date.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 APPLICATION_DATE = date(2018, 6, 1)
+TRAIN_AS_OF = date(2018, 6, 2)
 NOT_A_DAY = 365243  # Home Credit's code for "no such date"
 DEFAULT_AFTER_DAYS = 180
 FILES = (

@@ -59,7 +59,7 @@ def render(console: Console, r: dict[str, Any]) -> None:
         f"{secs['reference']:.1f}",
     )
     console.print(t)
-    console.print(f"AUC gap to the reference: {r['auc_gap']:+.4f}")
+    console.print(f"AUC of the reference minus openbureau's: {r['auc_gap']:+.4f}")
     fw = r.get("factor_weights") or {}
     if fw:
         w = Table(title="Factor weights per segment (share of score variance, test folds)")
