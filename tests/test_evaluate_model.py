@@ -16,6 +16,8 @@ from openbureau.model import FactorAdditiveClassifier, load, save
 from openbureau.model.compile import eval_tree
 from openbureau.model.synthetic import make_population
 
+from factories import UNBOUNDED
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -31,6 +33,7 @@ def model(data):
         distill=0.5,
         calibration_cv=0,
         num_threads=1,
+        **UNBOUNDED,
     ).fit(data.table, data.y)
 
 
@@ -122,7 +125,7 @@ def test_tree_branches_no_row_takes_are_skipped():
 
 def test_bagged_model_tables_are_the_average_of_its_boosters(data, tmp_path):
     m = FactorAdditiveClassifier(
-        data.features, n_estimators=80, n_bags=3, subsample=0.7, num_threads=1
+        data.features, n_estimators=80, n_bags=3, subsample=0.7, num_threads=1, **UNBOUNDED
     ).fit(data.table, data.y)
     assert len(m.boosters_) == 3 and m.booster_ is m.boosters_[0]
     X = m._matrix(m._frame(data.table), 2)

@@ -16,6 +16,8 @@ from openbureau.model import Calibration, FactorAdditiveClassifier, FeatureMeta,
 from openbureau.model.synthetic import make_population
 from openbureau.model.tables import Shape
 
+from factories import UNBOUNDED
+
 
 def hand_model() -> FactorAdditiveClassifier:
     """Three features, one segment; 10 points per unit of log-odds (pdo = 10 ln 2)."""
@@ -102,7 +104,8 @@ def test_counterfactual_on_the_hand_made_case():
 @pytest.fixture(scope="module")
 def fitted():
     d = make_population(6_000, 10, seed=5)
-    m = FactorAdditiveClassifier(d.features, n_estimators=200, num_threads=1).fit(d.table, d.y)
+    m = FactorAdditiveClassifier(d.features, n_estimators=200, num_threads=1, **UNBOUNDED)
+    m.fit(d.table, d.y)
     return m, d
 
 
@@ -124,7 +127,14 @@ def test_reasons_equal_a_counterfactual_sweep_with_the_booster(fitted):
             raw = m.booster_.predict(sweep, raw_score=True)
             now = m.booster_.predict(X[i : i + 1], raw_score=True)[0]
             assert r.points == pytest.approx(round(per_point * (now - raw.min()), 1), abs=1e-9)
-            assert r.text == m.features_[j].reason
+            meta = m.features_[j]
+            if meta.direction != "none":
+                assert r.text == meta.reason
+                continue
+            best = grid[:-2][np.argmin(raw[:-2])]  # the booster's best value (no NaN)
+            v = X[i, j]
+            expected = "not on file" if np.isnan(v) else "more than" if v > best else "less than"
+            assert r.text.startswith(meta.reason + " — ") and expected in r.text
 
 
 def test_counterfactual_reaches_the_target_with_the_real_model(fitted):
@@ -176,3 +186,54 @@ def test_counterfactual_needs_one_row(fitted):
     m, d = fitted
     with pytest.raises(ValueError, match="one person"):
         counterfactual(m, d.table.slice(0, 2), target=700)
+
+
+def undirected_model() -> FactorAdditiveClassifier:
+    """One undirected feature, best in the middle bin (1, 3]; NaN costs too."""
+    meta = FeatureMeta("loans", "history", "Number of open loans", "none", True)
+    m = FactorAdditiveClassifier([meta], segments=("all",))
+    breaks = np.array([1.0, 3.0])
+    m.shapes_ = [
+        Shape(
+            "loans",
+            breaks,
+            True,
+            np.array([[0.7, 0.0, 0.9, 0.5]]),
+            np.array([0.0, 2.0, 4.0]),
+            np.array([1.0, 3.0, 9.0]),
+        )
+    ]
+    m.intercept_ = np.array([-3.0])
+    m.features_ = (meta,)
+    m.n_features_in_ = 1
+    m.classes_ = np.array([0, 1])
+    m.segments_ = ("all",)
+    m.scaling_ = Scaling(anchor_score=600, anchor_odds=1.0, pdo=10 * math.log(2))
+    m.calibration_ = Calibration(1.0, 0.0, "identity")
+    m.scorer_ = m._build_scorer()
+    return m
+
+
+@pytest.mark.parametrize(
+    ("value", "wording"),
+    [
+        (0.0, "Number of open loans — less than the level that scores best"),
+        (5.0, "Number of open loans — more than the level that scores best"),
+        (math.nan, "Number of open loans — not on file"),
+    ],
+)
+def test_an_undirected_reason_says_which_way_it_misses(value, wording):
+    from openbureau.explain import reason_text_columns
+
+    m = undirected_model()
+    X = pa.table({"loans": [value]})
+    (e,) = explain(m, X)
+    assert [r.text for r in e.reasons] == [wording]
+    bulk = reason_text_columns(m, X, m.score_breakdown(X))
+    assert bulk["reason_1_text"].to_pylist() == [wording]
+
+
+def test_the_best_level_of_an_undirected_feature_is_no_reason():
+    m = undirected_model()
+    (e,) = explain(m, pa.table({"loans": [2.0]}))
+    assert e.reasons == ()

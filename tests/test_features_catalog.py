@@ -104,8 +104,10 @@ def _network_slot() -> tuple[FeatureSpec, FeatureGroup]:
 
 
 def test_the_catalog_accepts_network_features() -> None:
-    assert not [s for s in CATALOG if s.factor == "network"]  # the slot is empty for now
-    spec, group = _network_slot()
+    network = [s for s in CATALOG if s.factor == "network"]
+    assert network and {s.group for s in network} == {"network"}  # issue 4's features
+    assert all(not s.actionable for s in network)
+    spec, group = _network_slot()  # and a further network group still fits
     specs, groups = [*CATALOG, spec], [*GROUPS, group]
     assert catalog_problems(specs, groups) == []
     assert catalog_version(specs=specs, groups=groups) != catalog_version()

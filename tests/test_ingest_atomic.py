@@ -102,6 +102,8 @@ def test_killed_after_some_files_leaves_nothing(big_input, tmp_path):
     proc = _run_ingest(big_input, store, {FAULT_ENV: "3"})
     proc.communicate(timeout=300)
     assert proc.returncode == -signal.SIGKILL  # it really died midway, before COMMIT
+    with pytest.raises(RuntimeError, match="interrupted ingest"):
+        Store(store, read_only=True)  # a reader is never shown half a batch
     assert _state(store) == (0, 0, 0)
     # and the store is healthy: a fresh ingest lands the whole batch
     proc = _run_ingest(big_input, store)

@@ -17,6 +17,8 @@ from openbureau.model import FACTORS, FactorAdditiveClassifier, FeatureMeta, Sca
 from openbureau.model.compile import audit_trees, reached_features
 from openbureau.model.synthetic import make_population
 
+from factories import UNBOUNDED
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -25,9 +27,9 @@ def data():
 
 @pytest.fixture(scope="module")
 def model(data):
-    return FactorAdditiveClassifier(data.features, n_estimators=250, num_threads=1).fit(
-        data.table, data.y
-    )
+    return FactorAdditiveClassifier(
+        data.features, n_estimators=250, num_threads=1, **UNBOUNDED
+    ).fit(data.table, data.y)
 
 
 def _matrix(model, table):
@@ -64,7 +66,7 @@ def test_zero_as_missing_splits_are_reproduced(data):
         FactorAdditiveClassifier(free, extra_params={"zero_as_missing": True}).fit(
             data.table, data.y
         )
-    m = FactorAdditiveClassifier(free, n_estimators=60, calibration_cv=0)
+    m = FactorAdditiveClassifier(free, n_estimators=60, calibration_cv=0, **UNBOUNDED)
     m._check_params = lambda: None  # reach LightGBM's missing_type 'Zero' on purpose
     m.extra_params = {"zero_as_missing": True}
     m.fit(data.table, data.y)

@@ -10,11 +10,13 @@ from openbureau.explain import counterfactual, explain
 from openbureau.model import WoEScorecardClassifier
 from openbureau.model.synthetic import make_population
 
+from factories import UNBOUNDED
+
 
 @pytest.fixture(scope="module")
 def fitted():
     d = make_population(6_000, 8, seed=7)
-    return WoEScorecardClassifier(d.features, calibration_cv=3).fit(d.table, d.y), d
+    return WoEScorecardClassifier(d.features, calibration_cv=3, **UNBOUNDED).fit(d.table, d.y), d
 
 
 def _core_raw(m, table):

@@ -35,6 +35,12 @@ STORE_OPTION = typer.Option(
     None, "--store", help="Store folder (default: $OPENBUREAU_STORE or ./openbureau-data)."
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+POLICY_HELP = (
+    "Jurisdiction policy pack: a shipped name (see `openbureau policy list`) or a YAML path."
+)
+# What a command reports as a usage error (exit 2) instead of a traceback; PolicyError and
+# PolicyPackError are ValueErrors.
+USAGE_ERRORS: tuple[type[Exception], ...] = (ValueError, FileExistsError, FileNotFoundError)
 
 
 @contextmanager
@@ -54,6 +60,17 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 def _print_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Turn the errors a person can fix (bad date, missing model, forbidden factor) into
+    one red line and exit code 2, the same way in every command."""
+    try:
+        yield
+    except USAGE_ERRORS as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -308,12 +325,17 @@ def train(
     holdout: float = typer.Option(0.2, "--holdout", help="Share held out for evaluation."),
     seed: int = typer.Option(0, "--seed"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
+    policy: str | None = typer.Option(None, "--policy", help=POLICY_HELP + " Default: us."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Train the five-factor model on the store and write a versioned model folder."""
+    """Train the five-factor model on the store and write a versioned model folder.
+
+    Features of the factors the policy pack forbids are dropped before fitting; the pack
+    and what it dropped are printed and saved with the model.
+    """
     from openbureau.workflow import train_from_store
 
-    try:
+    with _usage_errors():
         report = train_from_store(
             store,
             _as_of(as_of),
@@ -322,10 +344,8 @@ def train(
             holdout=holdout,
             seed=seed,
             overwrite=overwrite,
+            policy=policy,
         )
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     if as_json:
         _print_json(dataclasses.asdict(report))
     else:
@@ -338,16 +358,19 @@ def score(
     as_of: str = typer.Option(..., "--as-of", help="Score with events before this date."),
     output: Path = typer.Option(..., "--out", help="Parquet file to write."),
     store: Path | None = STORE_OPTION,
+    policy: str | None = typer.Option(
+        None, "--policy", help=POLICY_HELP + " Default: the pack the model was trained under."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Score everyone in the store: score, factor sub-scores, reasons, model and input hash."""
+    """Score everyone in the store: score, factor sub-scores, reasons, model and input hash.
+
+    A model that uses a factor the policy pack forbids is refused (exit code 2).
+    """
     from openbureau.workflow import score_store
 
-    try:
-        report = score_store(store, model_dir, _as_of(as_of), output)
-    except (ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    with _usage_errors():
+        report = score_store(store, model_dir, _as_of(as_of), output, policy=policy)
     if as_json:
         _print_json(dataclasses.asdict(report))
     else:
@@ -366,11 +389,8 @@ def report(
     """Write the analyst's HTML report: ROC, KS, calibration, distribution, weights, PSI."""
     from openbureau.monitor.report import write_report
 
-    try:
+    with _usage_errors():
         numbers = write_report(model_dir, output, scores)
-    except FileNotFoundError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     if as_json:
         _print_json({"report": str(output), **numbers})
     else:
@@ -383,8 +403,14 @@ def demo(
     months: int = typer.Option(24, "--months", "-m"),
     seed: int = typer.Option(7, "--seed"),
     workdir: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes."),
+    policy: str | None = typer.Option(None, "--policy", help=POLICY_HELP + " Default: us."),
 ) -> None:
     """Simulate, ingest, train, score and report: the whole pipeline on a fresh population."""
+    if policy is not None:
+        from openbureau.policy import load_pack
+
+        with _usage_errors():
+            load_pack(policy)  # a bad pack fails before minutes of simulation
     from openbureau.ingest import ingest as run_ingest
     from openbureau.sim import simulate as run_simulation
     from openbureau.store import Store, store_status
@@ -436,7 +462,7 @@ def demo(
     out.print(f"5. training the five-factor model as of {train_as_of} -> {model_dir}")
     with _progress(True) as progress:
         progress.add_task("training", total=None)
-        trained = train_from_store(store_dir, train_as_of, model_dir, overwrite=True)
+        trained = train_from_store(store_dir, train_as_of, model_dir, overwrite=True, policy=policy)
     out.print(str(trained))
     out.print(
         f"   the simulator's oracle (the true default probabilities) reaches AUC "
@@ -482,9 +508,169 @@ def _print_score_summary(scores_file: Path) -> None:
             )
 
 
+policy_app = typer.Typer(
+    help="Jurisdiction policy packs: which factors a score may use and the rules around it.",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("list")
+def policy_list(as_json: bool = JSON_OPTION) -> None:
+    """List the shipped policy packs."""
+    from openbureau.policy import DEFAULT_PACK, available_packs, load_pack
+
+    packs = [load_pack(name) for name in available_packs()]
+    if as_json:
+        _print_json(
+            {
+                "default": DEFAULT_PACK,
+                "packs": [
+                    {
+                        "name": p.name,
+                        "version": p.version,
+                        "digest": p.digest,
+                        "jurisdiction": p.jurisdiction,
+                        "allowed_factors": list(p.allowed_factors),
+                        "summary": p.summary,
+                    }
+                    for p in packs
+                ],
+            }
+        )
+        return
+    table = RichTable(title="policy packs")
+    for col in ("name", "jurisdiction", "factors", "summary"):
+        table.add_column(col)
+    for p in packs:
+        name = f"{p.name} (default)" if p.name == DEFAULT_PACK else p.name
+        table.add_row(name, p.jurisdiction, ", ".join(p.allowed_factors), p.summary)
+    out.print(table)
+
+
+@policy_app.command("show")
+def policy_show(
+    name: str = typer.Argument(..., help="A shipped pack name or the path of a YAML pack."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one pack: factors, retention, adverse-action and consent rules, citations."""
+    from openbureau.policy import load_pack
+
+    with _usage_errors():
+        pack = load_pack(name)
+    if as_json:
+        _print_json(pack.record())
+        return
+    out.print(f"[bold]{pack.name}[/bold] v{pack.version} ({pack.jurisdiction}) {pack.digest}")
+    out.print(pack.summary)
+    rules = RichTable(title="rules", show_header=False)
+    rules.add_column("rule")
+    rules.add_column("value")
+    for factor in ("history", "behavior", "capacity", "identity", "network"):
+        rule = pack.forbidden(factor)
+        rules.add_row(
+            f"factor {factor}",
+            "[green]allowed[/green]" if rule is None else f"[red]forbidden[/red] ({rule.cite})",
+        )
+    if pack.network is not None:
+        rules.add_row(
+            "network factor",
+            f"at most {pack.network.cap_points:g} points; at least "
+            f"{pack.network.min_contacts} consented contacts",
+        )
+    rules.add_row("public records count for", f"{pack.public_record_expiry_years} years")
+    for kind, years in pack.reporting_limits_years:
+        rules.add_row(f"reporting limit: {kind}", f"{years} years")
+    aa = pack.adverse_action
+    rules.add_row("adverse reasons stated", f"at most {aa.max_reasons}")
+    rules.add_row("human review on request", "yes" if aa.human_review else "no")
+    rules.add_row("consent for partner lookups", "required")
+    rules.add_row("access log kept", f"{pack.access_log_retention_years} years")
+    out.print(rules)
+    for f in pack.forbidden_factors:
+        out.print(f"[bold]why no {f.factor} factor:[/bold] {f.why}")
+    out.print(f"[bold]adverse action:[/bold] {aa.notice}")
+    cites = RichTable(title="citations")
+    cites.add_column("law", overflow="fold", ratio=2)
+    cites.add_column("article", ratio=1)
+    cites.add_column("what", ratio=3)
+    for c in pack.citations:
+        cites.add_row(c.law + (f"\n{c.url}" if c.url else ""), c.article or "", c.what)
+    out.print(cites)
+    if pack.notes:
+        out.print(f"[dim]{pack.notes}[/dim]")
+
+
 from openbureau.evaluate.command import evaluate as _evaluate  # noqa: E402 - light imports only
 
 app.command(name="evaluate")(_evaluate)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="SQLAlchemy URL (default: $DATABASE_URL, else an SQLite file beside the store).",
+    ),
+    store: Path | None = STORE_OPTION,
+    model: Path | None = typer.Option(None, "--model", help="Model folder (replay, what-if)."),
+    scores: Path | None = typer.Option(
+        None, "--scores", help="Publish this scores file first (skipped if already published)."
+    ),
+) -> None:
+    """Serve the bureau API (OpenAPI at /docs); migrates the database to the latest schema."""
+    from openbureau.service.server import serve as run_server
+    from openbureau.service.settings import Settings, default_database_url
+
+    with _usage_errors():
+        settings = Settings(
+            database_url=database_url or default_database_url(store), store=store, model=model
+        )
+        run_server(settings, host=host, port=port, scores=scores)
+
+
+audit_app = typer.Typer(
+    help="Check the service's records: the access log's hash chain, replays of scores.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+DATABASE_URL_OPTION = typer.Option(
+    None, "--database-url", help="SQLAlchemy URL (default: $DATABASE_URL, else the SQLite file)."
+)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database_url: str | None = DATABASE_URL_OPTION,
+    store: Path | None = STORE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Walk the access log's hash chain; exit 1 naming the first edited or deleted entry."""
+    from openbureau.service.cli import verify
+
+    code = verify(database_url, store, as_json, out)
+    if code:
+        raise typer.Exit(code)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    person: str = typer.Argument(..., help="The person's bureau id."),
+    version: int | None = typer.Option(None, "--version", help="Score version (default: current)."),
+    model: Path | None = typer.Option(None, "--model", help="Model folder, if not where saved."),
+    database_url: str | None = DATABASE_URL_OPTION,
+    store: Path | None = STORE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Re-score a published score from its snapshot and saved model; exit 1 unless identical."""
+    from openbureau.service.cli import replay_command
+
+    code = replay_command(person, version, model, database_url, store, as_json, out)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -450,7 +450,12 @@ RELATIONSHIPS = Table(
 OUTCOMES = Table(
     name="outcomes",
     factor="label",
-    description="Default events, used only as training labels, never as inputs.",
+    description=(
+        "Default events. Outcomes in the window after as_of are training labels and never "
+        "inputs. Outcomes dated before as_of are recorded defaults: they enter the network "
+        "factor only in aggregate, as bounded shares over a person's consented contacts, "
+        "never the person's own features and never revealing which contact defaulted."
+    ),
     fields=(
         PERSON,
         _date("event_date", "Date of the event."),

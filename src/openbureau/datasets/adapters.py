@@ -165,7 +165,16 @@ def lending_club(src: str | Path) -> Dataset:
     )
 
 
+def bitcoin_otc(src: str | Path) -> Dataset:
+    """Bitcoin-OTC who-trusts-whom: users and their later distrust (its edges: see the module;
+    imported here lazily, the module imports this one)."""
+    from openbureau.datasets.bitcoin_otc import dataset
+
+    return dataset(src)
+
+
 ADAPTERS: dict[str, Callable[[str | Path], Dataset]] = {
+    "bitcoin_otc": bitcoin_otc,
     "give_me_some_credit": give_me_some_credit,
     "home_credit": home_credit,
     "german_credit": german_credit,

@@ -32,6 +32,12 @@ def evaluate(
     predictions: Path = typer.Option(
         None, "--predictions", help="Write out-of-fold predictions (CSV)."
     ),
+    edges: Path = typer.Option(
+        None,
+        "--edges",
+        help="Consented relationships CSV (source, target, weight, timestamp) between ids "
+        "of the --id column: adds the network factor, reports AUC with and without it.",
+    ),
 ) -> None:
     """Cross-validate the five-factor model and an unconstrained LightGBM on the same folds."""
     from rich.console import Console
@@ -52,6 +58,7 @@ def evaluate(
             id_column=id_column,
             positive=positive,
             threads=threads,
+            edges=edges,
             on_fold=lambda i, name, row: err.print(fold_line(i, folds, name, row)),
         )
     except (TableError, FactorMapError) as exc:

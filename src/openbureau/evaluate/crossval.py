@@ -22,6 +22,9 @@ from openbureau.evaluate.models import Context
 from openbureau.evaluate.table import SEGMENT_COLUMN, Prepared, TextCoder
 
 Factory = Callable[[Context], Any]  # -> an estimator with fit(X, y) and predict_proba(X)
+# Columns that depend on the fold (network features seeded by training labels): given the
+# training rows, a frame of extra columns for every row of the table.
+Augment = Callable[[np.ndarray], pd.DataFrame]
 METRICS = ("auc", "ks", "brier")
 
 
@@ -112,8 +115,13 @@ def cross_validate(
     seed: int = 0,
     threads: int = 2,
     on_fold: Callable[[int, str, dict[str, Any]], None] | None = None,
+    augment: Augment | None = None,
 ) -> CVResult:
-    """Fit every factory's model on each fold's training rows; score its test rows."""
+    """Fit every factory's model on each fold's training rows; score its test rows.
+
+    ``augment(train_rows)`` adds fold-dependent columns (computed from training labels
+    only) to both the training and the test design.
+    """
     from openbureau.model.base import AdditiveModel
 
     y = prep.y
@@ -124,6 +132,11 @@ def cross_validate(
         tr, te = np.flatnonzero(assignment != i), np.flatnonzero(assignment == i)
         coder = TextCoder(prep.text).fit(prep.data.iloc[tr].reset_index(drop=True), y[tr])
         Xtr, Xte = _design(prep, tr, coder), _design(prep, te, coder)
+        if augment is not None:
+            extra = augment(tr)
+            for c in extra.columns:
+                Xtr[c] = extra[c].to_numpy()[tr]
+                Xte[c] = extra[c].to_numpy()[te]
         ctx = Context(features, segments, int(tr.shape[0]), seed, threads)
         for name, factory in factories.items():
             est = factory(ctx)

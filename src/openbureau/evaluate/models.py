@@ -31,19 +31,6 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "distill": 0.5,
     "calibration_cv": 0,  # calibrated on the early-stopping holdout
 }
-# the unconstrained LightGBM reference
-REFERENCE_DEFAULTS: dict[str, Any] = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "verbose": -1,
-    "deterministic": True,
-    "force_row_wise": True,
-}
 REFERENCE_ROUNDS = 5000
 EARLY_STOPPING_ROUNDS = 100
 VALIDATION_FRACTION = 0.2
@@ -123,8 +110,10 @@ class ReferenceGBM:
 
     def __init__(self, ctx: Context, params: Mapping[str, Any] | None = None) -> None:
         self.ctx = ctx
+        from openbureau.model.gbm import UNCONSTRAINED_PARAMS
+
         self.params = {
-            **REFERENCE_DEFAULTS,
+            **UNCONSTRAINED_PARAMS,
             "min_data_in_leaf": leaf_size(ctx.n_rows),
             "num_threads": ctx.threads,
             "seed": ctx.seed,

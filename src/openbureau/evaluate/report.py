@@ -58,8 +58,22 @@ def render(console: Console, r: dict[str, Any]) -> None:
         _pm(r["reference_brier"], r["reference_brier_std"]),
         f"{secs['reference']:.1f}",
     )
+    if "auc_without_network" in r:
+        t.add_row(
+            "openbureau without the network factor",
+            _pm(r["auc_without_network"], r["auc_without_network_std"]),
+            "",
+            "",
+            "",
+        )
     console.print(t)
     console.print(f"AUC of the reference minus openbureau's: {r['auc_gap']:+.4f}")
+    if "network_lift" in r:
+        net = r["network"]
+        console.print(
+            f"network factor: {net['edges']:,} edges, {net['nodes']:,} nodes; AUC lift "
+            f"{r['network_lift']:+.4f} (seeds: training-fold labels only)"
+        )
     fw = r.get("factor_weights") or {}
     if fw:
         w = Table(title="Factor weights per segment (share of score variance, test folds)")

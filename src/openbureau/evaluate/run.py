@@ -9,22 +9,26 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from openbureau.evaluate.crossval import CVResult, cross_validate
 from openbureau.evaluate.factormap import FactorMap, FactorMapError, load_factor_map
 from openbureau.evaluate.models import (
-    REFERENCE_DEFAULTS,
     Context,
     ReferenceGBM,
     factor_model,
 )
 from openbureau.evaluate.table import Prepared, TableError, prepare, read_table
+from openbureau.model.meta import FeatureMeta
 
 MODEL = "openbureau"
 REFERENCE = "reference"
+WITHOUT_NETWORK = "openbureau_without_network"
 
 
 def load_inputs(
@@ -80,6 +84,8 @@ def report(
     fmap: FactorMap, prep: Prepared, cv: CVResult, seconds: float, model_params: dict[str, Any]
 ) -> dict[str, Any]:
     """The JSON report: means over folds at the top, then everything behind them."""
+    from openbureau.model.gbm import UNCONSTRAINED_PARAMS
+
     ours, ref = cv.models[MODEL], cv.models[REFERENCE]
     s, r = ours.summary(), ref.summary()
     per_fold = []
@@ -130,7 +136,7 @@ def report(
         "model": {"kind": "factor_additive_gbm", "params": model_params},
         "reference": {
             "kind": "lightgbm (unconstrained, same features, no segment column)",
-            "params": {**REFERENCE_DEFAULTS, "min_data_in_leaf": "leaf_size(rows)"},
+            "params": {**UNCONSTRAINED_PARAMS, "min_data_in_leaf": "leaf_size(rows)"},
         },
         "seconds": seconds,
     }
@@ -149,24 +155,112 @@ def evaluate_table(
     threads: int = 2,
     on_fold: Callable[[int, str, dict[str, Any]], None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    edges: str | Path | None = None,
 ) -> tuple[dict[str, Any], CVResult, Prepared]:
-    """Cross-validate openbureau's model and the reference on ``table``; the JSON report."""
+    """Cross-validate openbureau's model and the reference on ``table``; the JSON report.
+
+    With ``edges`` (an edges CSV between ids of the table), network features are built per
+    fold from training labels only, and openbureau's model is also fitted without the
+    network factor: the report's ``auc`` is with it, ``auc_without_network`` without.
+    """
     started = time.perf_counter()
     fmap, prep = load_inputs(table, factor_map, label, id_column=id_column, positive=positive)
     _check_model_params(fmap)
+    metas = list(fmap.metas)
+    overrides = dict(fmap.model)
+    augment = None
+    network: dict[str, Any] | None = None
+    factories: dict[str, Any] = {}
+    if edges is not None:
+        graph, net_metas, augment = _network(edges, prep, seed)
+        metas += [m.meta for m in net_metas]
+        overrides.setdefault("network_exposures", [m.name for m in net_metas if m.exposure])
+        factories[WITHOUT_NETWORK] = _without_network(fmap.model)
+        network = {
+            "edges_file": graph.source,
+            "edges": graph.n_edges,
+            "nodes": graph.n_nodes,
+            "nodes_not_in_table": graph.n_nodes - prep.n_rows,
+            "self_loops_dropped": graph.dropped_self_loops,
+            "negative_weight_dropped": graph.dropped_negative,
+            "features": [m.meta.to_dict() for m in net_metas],
+            "seeds": "training-fold labels only; inner folds keep a row's own label from "
+            "reaching it; test rows' labels are never seeds",
+            "consent": "the edges file is taken to hold consented relationships only",
+        }
     factories = {
-        MODEL: partial(factor_model, overrides=fmap.model),
+        MODEL: partial(factor_model, overrides=overrides),
         REFERENCE: ReferenceGBM,
+        **factories,
         **dict(extra or {}),
     }
     cv = cross_validate(
-        prep, fmap.metas, factories, k=folds, seed=seed, threads=threads, on_fold=on_fold
-    )
-    fold0 = Context(fmap.metas, prep.segment_names, int((cv.assignment != 0).sum()), seed)
-    params = factor_model(fold0, fmap.model).get_params(deep=False)
+        prep, metas, factories, k=folds, seed=seed, threads=threads, on_fold=on_fold,
+        augment=augment,
+    )  # fmt: skip
+    fold0 = Context(metas, prep.segment_names, int((cv.assignment != 0).sum()), seed)
+    params = factor_model(fold0, overrides).get_params(deep=False)
     params.pop("features", None)
     params["segments"] = list(params["segments"])
-    return report(fmap, prep, cv, time.perf_counter() - started, params), cv, prep
+    if params.get("network_exposures") is not None:
+        params["network_exposures"] = list(params["network_exposures"])
+    out = report(fmap, prep, cv, time.perf_counter() - started, params)
+    if network is not None:
+        alone = cv.models[WITHOUT_NETWORK].summary()
+        out["auc_without_network"] = alone["auc"]
+        out["auc_without_network_std"] = alone["auc_std"]
+        out["network_lift"] = out["auc"] - alone["auc"]
+        out["network"] = network
+        out = _finite(out)
+    return out, cv, prep
+
+
+@dataclass(frozen=True)
+class NetworkMeta:
+    meta: FeatureMeta
+    exposure: bool
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+
+def _network(
+    edges: str | Path, prep: Prepared, seed: int
+) -> tuple[Any, list[Any], Callable[[np.ndarray], Any]]:
+    """The edges, the network features' metadata, and the per-fold feature builder."""
+    from openbureau.evaluate.edges import fold_network_features, read_edges
+    from openbureau.features.network import SPECS
+    from openbureau.network import SEED_DEPENDENT
+
+    if prep.ids is None:
+        raise TableError(
+            f"{prep.source}: --edges needs the table's id column (--id, or `id:` in the "
+            "factor map) to match edge sources and targets"
+        )
+    graph = read_edges(edges, prep.ids)
+    metas = [
+        NetworkMeta(
+            FeatureMeta(s.name, s.factor, s.reason, s.direction, s.actionable, s.description),
+            s.name in SEED_DEPENDENT,
+        )
+        for s in SPECS
+    ]
+
+    def augment(train: np.ndarray) -> Any:
+        return fold_network_features(graph, prep.y, train, seed)
+
+    return graph, metas, augment
+
+
+def _without_network(model_overrides: Mapping[str, Any]) -> Callable[[Context], Any]:
+    """openbureau's model on the same rows with every network-factor feature left out."""
+
+    def make(ctx: Context) -> Any:
+        own = [m for m in ctx.features if m.factor != "network"]
+        return factor_model(replace(ctx, features=own), model_overrides)
+
+    return make
 
 
 __all__ = ["TableError", "evaluate_table", "load_inputs", "report"]

@@ -12,7 +12,14 @@ from openbureau.explain.counterfactual import (
     counterfactual,
     next_threshold,
 )
-from openbureau.explain.reasons import Explanation, Reason, breakdown_table, explain
+from openbureau.explain.reasons import (
+    Explanation,
+    Reason,
+    breakdown_table,
+    explain,
+    reason_text_columns,
+    reason_variants,
+)
 
 __all__ = [
     "THRESHOLDS",
@@ -24,4 +31,6 @@ __all__ = [
     "counterfactual",
     "explain",
     "next_threshold",
+    "reason_text_columns",
+    "reason_variants",
 ]

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from openbureau.contract import TABLES
+from openbureau.features import network
 from openbureau.features.catalog import CATALOG, GROUPS, check_catalog
 from openbureau.features.frame import Frame, contract_tables, frame_spine
 from openbureau.features.matrix import assemble
@@ -91,13 +92,23 @@ def query(
     mode: str,
     params: FeatureParams,
     horizon_months: int | None = None,
+    *,
+    with_network: bool = True,
 ) -> ir.Table:
-    """The whole matrix (and label, given a horizon) as one expression, ordered."""
+    """The whole matrix (and label, given a horizon) as one expression, ordered.
+
+    ``with_network=False`` leaves the network columns out, for DuckDB, where the sparse
+    engine computes them (``network.attach``) far faster than relational walk steps.
+    """
     if mode == PAIRS:
         spine = frame_spine(tables, inputs)
     else:
         spine = dates_spine(tables, inputs, eligible_only=horizon_months is not None)
-    matrix = assemble(Frame.of(spine, tables, params), CATALOG, GROUPS)
+    specs, groups = CATALOG, GROUPS
+    if not with_network:
+        specs = tuple(s for s in CATALOG if s.group != network.GROUP)
+        groups = tuple(g for g in GROUPS if g.name != network.GROUP)
+    matrix = assemble(Frame.of(spine, tables, params), specs, groups)
     if horizon_months is not None:
         matrix = with_label(tables, matrix, horizon_months)
     return matrix.order_by(_ORDER)
@@ -105,9 +116,10 @@ def query(
 
 @functools.lru_cache(maxsize=64)
 def compiled_sql(mode: str, params: FeatureParams, horizon_months: int | None = None) -> str:
-    """The DuckDB SQL of ``query`` over plain table names, reading the input from INPUT."""
+    """The DuckDB SQL of ``query`` over plain table names, reading the input from INPUT
+    (without the network columns, which ``execute`` attaches)."""
     inputs = ibis.table(ibis.Schema.from_pyarrow(_INPUT_SCHEMAS[mode]), name=INPUT)
-    expr = query(contract_tables(), inputs, mode, params, horizon_months)
+    expr = query(contract_tables(), inputs, mode, params, horizon_months, with_network=False)
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
@@ -145,9 +157,10 @@ def execute(
     sql = compiled_sql(mode, params, horizon_months)
     con.register(INPUT, inputs)
     try:
-        return con.sql(sql).to_arrow_table()
+        result = con.sql(sql).to_arrow_table()
     finally:
         con.unregister(INPUT)
+    return network.attach(con, result, params)
 
 
 def as_date(value: object) -> dt.date:

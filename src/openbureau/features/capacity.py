@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from openbureau.features.frame import Frame, drop, money, ratio, within
 from openbureau.features.history import REVOLVING, repayment_rows
-from openbureau.features.spec import DERIVED, KEYS, FeatureGroup, FeatureSpec
+from openbureau.features.spec import DERIVED, KEYS, FeatureGroup, for_factor
 
 # Among incomes established on the same day, the most reliable source wins.
 SOURCE_RANK = {"payroll": 3, "tax_return": 2, "bank_statement": 1, "self_declared": 0}
@@ -112,21 +112,7 @@ GROUPS = (
 )
 
 
-def _spec(
-    name: str,
-    reason: str,
-    direction: str,
-    actionable: bool,
-    description: str,
-    group: str,
-    default: float | None = None,
-    unit: str = "",
-    derive: object = None,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name, "capacity", reason, direction, actionable, description, group, default, unit,
-        derive,  # type: ignore[arg-type]
-    )  # fmt: skip
+_spec = for_factor("capacity", defaults={"default": None})
 
 
 SPECS = (

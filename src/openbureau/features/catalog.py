@@ -28,6 +28,7 @@ from openbureau.features.spec import (
     FeatureParams,
     FeatureSpec,
 )
+from openbureau.network.config import NETWORK_VERSION
 
 _MODULES = {
     "history": history,
@@ -136,7 +137,8 @@ def _version(
     frame = unbound_frame(params)
     payload = {
         "specs": [s.record() for s in specs],
-        "params": asdict(params),
+        "params": asdict(params),  # the NetworkConfig included
+        "network_code": NETWORK_VERSION,
         "groups": {g.name: _sql(g.build(frame)) for g in groups},
         "matrix": _sql(assemble(frame, specs, groups)),
     }

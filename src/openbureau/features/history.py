@@ -20,7 +20,7 @@ from openbureau.features.frame import (
     ratio,
     within,
 )
-from openbureau.features.spec import KEYS, FeatureGroup, FeatureSpec
+from openbureau.features.spec import KEYS, FeatureGroup, for_factor
 
 REVOLVING = ("card", "credit_line")
 INSTALMENT = ("loan", "instalment")
@@ -170,19 +170,7 @@ GROUPS = (
 )
 
 
-def _spec(
-    name: str,
-    reason: str,
-    direction: str,
-    actionable: bool,
-    description: str,
-    group: str,
-    default: float | None = 0.0,
-    unit: str = "",
-) -> FeatureSpec:
-    return FeatureSpec(
-        name, "history", reason, direction, actionable, description, group, default, unit
-    )
+_spec = for_factor("history")
 
 
 LATE = "Recent late payments on credit accounts"

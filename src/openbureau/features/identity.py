@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from openbureau.features.frame import DAYS_PER_YEAR, Frame, days, drop, months_since, within
-from openbureau.features.spec import KEYS, FeatureGroup, FeatureSpec
+from openbureau.features.spec import KEYS, FeatureGroup, for_factor
 
 ID_DOCUMENTS = ("national_id", "passport")
 
@@ -80,19 +80,7 @@ GROUPS = (
 )
 
 
-def _spec(
-    name: str,
-    reason: str,
-    direction: str,
-    actionable: bool,
-    description: str,
-    group: str,
-    default: float | None = 0.0,
-    unit: str = "",
-) -> FeatureSpec:
-    return FeatureSpec(
-        name, "identity", reason, direction, actionable, description, group, default, unit
-    )
+_spec = for_factor("identity")
 
 
 SPECS = (

@@ -9,11 +9,12 @@ never lower a score.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from openbureau.contract import FACTORS
+from openbureau.network.config import NetworkConfig
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -69,6 +70,33 @@ class FeatureSpec:
         }
 
 
+def for_factor(
+    factor: str,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Callable[..., FeatureSpec]:
+    """A FeatureSpec maker with ``factor`` (and the ``fixed`` fields) filled in, so a factor
+    module lists per feature only what differs. Positional arguments follow FeatureSpec's
+    field order without those; ``defaults`` replace FeatureSpec's own defaults.
+
+    >>> spec = for_factor("history", fixed={"group": "bills"})
+    >>> spec("bills_due", "Many bills", "decreasing", True, "Bills due.").group
+    'bills'
+    """
+    fixed = dict(fixed or {})
+    base = dict(defaults or {})
+    order = [f.name for f in fields(FeatureSpec) if f.name != "factor" and f.name not in fixed]
+
+    def declare(*args: Any, **kwargs: Any) -> FeatureSpec:
+        if len(args) > len(order):
+            raise TypeError(f"at most {len(order)} positional fields: {order}")
+        given = dict(zip(order, args, strict=False))
+        return FeatureSpec(factor=factor, **fixed, **{**base, **given, **kwargs})
+
+    return declare
+
+
 def spec_problems(spec: FeatureSpec) -> list[str]:
     """Everything wrong with one declaration, in words (empty when it is valid)."""
     problems = []
@@ -111,12 +139,14 @@ class FeatureParams:
     ``satisfied_record_weight``: how much a satisfied record counts next to an open one.
     A file is ``thin`` with fewer than ``thin_min_accounts`` credit accounts opened before
     as_of or when the bureau has known the person for under ``thin_min_file_months``.
+    ``network`` sets the network factor's walks (``openbureau.network.NetworkConfig``).
     """
 
     public_record_expiry_years: int = 7
     satisfied_record_weight: float = 0.5
     thin_min_accounts: int = 2
     thin_min_file_months: int = 12
+    network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self) -> None:
         if not 0 < self.public_record_expiry_years <= 100:
@@ -125,3 +155,5 @@ class FeatureParams:
             raise ValueError("satisfied_record_weight must be in [0, 1]")
         if self.thin_min_accounts < 0 or self.thin_min_file_months < 0:
             raise ValueError("thin-file thresholds must not be negative")
+        if not isinstance(self.network, NetworkConfig):
+            raise TypeError(f"network must be a NetworkConfig, got {type(self.network).__name__}")

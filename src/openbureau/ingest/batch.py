@@ -28,7 +28,7 @@ from openbureau.ingest.validate import (
     REASON_COUNTS_SQL,
     insert_accepted_sql,
     raw_name,
-    validate_sql,
+    validation_query,
 )
 from openbureau.store import Store
 
@@ -150,9 +150,17 @@ class _Batch:
         stage = staged.data.rename_columns(
             [c if c == ROW else raw_name(c) for c in staged.data.column_names]
         )
+        # The validated file comes back as Arrow and is read as the view ``final``: a temp
+        # table dropped inside the batch's transaction is kept until the commit (for a
+        # rollback), so one per file made an ingest's memory grow with the whole batch
+        # (23 GB at 1M people); Arrow is freed as soon as the file is done.
         self.con.register("stage", stage)
-        self.con.execute(validate_sql(table, _staged_types(staged.data)), {"now": self.now})
+        final = self.con.sql(
+            validation_query(table, _staged_types(staged.data)), params={"now": self.now}
+        ).to_arrow_table()
         self.con.unregister("stage")
+        del stage
+        self.con.register("final", final)
         params = {"batch": self.batch_id, "file": file_id}
         self.con.execute(insert_accepted_sql(table), params)
         self.con.execute(
@@ -185,7 +193,8 @@ class _Batch:
             ignored_columns=staged.ignored_columns,
         )
         self._log_file(file_id, src, sha, report)
-        self.con.execute("DROP TABLE IF EXISTS final")
+        self.con.unregister("final")
+        del final
         self.written += 1
         fault = os.environ.get(FAULT_ENV)
         if fault and self.written >= int(fault):
@@ -228,8 +237,13 @@ def ingest(
 
     reports: list[FileReport] = []
     examples: list[dict[str, object]] = []
-    with store.transaction() as txn:
-        batch = _Batch(store, batch_id, now, log_rejected=rejected_before)
+    # All or nothing without one giant transaction: the batch is marked open, each file
+    # commits on its own, and the last commit records the batch and removes the mark. A
+    # batch killed midway stays marked and Store.recover() deletes its rows on the next
+    # writable open; a batch failing with an exception is rolled back here.
+    store.con.execute("INSERT INTO ingest_open_batches VALUES ($1, $2)", [batch_id, started_at])
+    batch = _Batch(store, batch_id, now, log_rejected=rejected_before)
+    try:
         seen_here: set[str] = set()
         for done, src in enumerate(sources):
             if progress:
@@ -246,32 +260,38 @@ def ingest(
                     )
                 )
                 continue
-            report = batch.ingest_file(src, sha)
+            with store.transaction():
+                report = batch.ingest_file(src, sha)
             reports.append(report)
             if report.status == "ingested":
                 seen_here.add(sha)
         if progress:
             progress("", len(sources), len(sources))
         wrote = batch.logged > 0
-        if not wrote:
-            txn.rollback()  # nothing new: the store stays exactly as it was
-        else:
-            store.con.execute(
-                "INSERT INTO ingest_batches VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                [
-                    batch_id,
-                    started_at,
-                    datetime.now(UTC).replace(tzinfo=None),
-                    ", ".join(str(p) for p in roots),
-                    len(reports),
-                    sum(r.status == "rejected" for r in reports),
-                    sum(r.read for r in reports),
-                    sum(r.accepted for r in reports),
-                    sum(r.quarantined for r in reports),
-                    __version__,
-                ],
-            )
+        with store.transaction():
+            if wrote:
+                store.con.execute(
+                    "INSERT INTO ingest_batches VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    [
+                        batch_id,
+                        started_at,
+                        datetime.now(UTC).replace(tzinfo=None),
+                        ", ".join(str(p) for p in roots),
+                        len(reports),
+                        sum(r.status == "rejected" for r in reports),
+                        sum(r.read for r in reports),
+                        sum(r.accepted for r in reports),
+                        sum(r.quarantined for r in reports),
+                        __version__,
+                    ],
+                )
+            # nothing new: the store stays exactly as it was
+            store.con.execute("DELETE FROM ingest_open_batches WHERE batch_id = $1", [batch_id])
+        if wrote:
             examples = batch.examples()
+    except BaseException:
+        store.recover()  # an error in this process: roll the batch back now
+        raise
     return IngestReport(
         store=str(store.path),
         batch_id=batch_id if wrote else None,

@@ -225,8 +225,8 @@ def _errors(rules: list[Rule]) -> str:
     return f"list_filter([{', '.join(r.error_sql() for r in rules)}], lambda e: e IS NOT NULL)"
 
 
-def validate_sql(table: Table, staged_types: dict[str, str]) -> str:
-    """SQL creating temp table ``final``: typed fields, ``_row``, and for failing rows
+def validation_query(table: Table, staged_types: dict[str, str]) -> str:
+    """The query of the validated file: typed fields, ``_row``, and for failing rows
     ``_all_errors`` (a non-empty list) and ``_raw`` (the staged row as JSON)."""
     value_rules = [r for f in table.fields for r in _value_rules(f, staged_types)]
     value_rules += [
@@ -238,7 +238,6 @@ def validate_sql(table: Table, staged_types: dict[str, str]) -> str:
     raw_json = ", ".join(f"{q(c)} := v.{q(raw_name(c))}" for c in staged_types)
     failing = f"(v._bad OR {_any(key_rules)})"
     return f"""
-CREATE OR REPLACE TEMP TABLE final AS
 WITH typed AS (
     SELECT {q(ROW)}, {raw_cols}, {typed_cols} FROM stage
 ), valued AS MATERIALIZED (

@@ -20,6 +20,7 @@ import numpy as np
 
 from openbureau import __version__
 from openbureau.model.base import AdditiveModel
+from openbureau.model.bounded import NetworkGate
 from openbureau.model.card import model_card
 from openbureau.model.gbm import FactorAdditiveClassifier
 from openbureau.model.meta import FACTORS, FeatureMeta
@@ -73,6 +74,8 @@ def _params(model: AdditiveModel) -> dict[str, Any]:
     params.pop("features", None)
     params["scaling"] = None if params.get("scaling") is None else params["scaling"].to_json()
     params["segments"] = list(params["segments"])
+    if params.get("network_exposures") is not None:
+        params["network_exposures"] = list(params["network_exposures"])
     for key in ("extra_params", "teacher_params"):
         if params.get(key) is not None:
             params[key] = dict(params[key])
@@ -80,9 +83,17 @@ def _params(model: AdditiveModel) -> dict[str, Any]:
 
 
 def save(
-    model: AdditiveModel, path: str | Path, catalog_version: str, *, overwrite: bool = False
+    model: AdditiveModel,
+    path: str | Path,
+    catalog_version: str,
+    *,
+    overwrite: bool = False,
+    policy: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the fitted model to folder ``path``; returns it. Refuses a non-empty folder."""
+    """Write the fitted model to folder ``path``; returns it. Refuses a non-empty folder.
+
+    ``policy`` (a jurisdiction pack's record and what it dropped) is kept in the manifest
+    and the model card, so a model names the rules it was trained under."""
     if not isinstance(catalog_version, str) or not catalog_version:
         raise TypeError("catalog_version must be a non-empty str")
     kind = _kind(model)
@@ -92,9 +103,14 @@ def save(
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} is not empty (pass overwrite=True to replace)")
     out.mkdir(parents=True, exist_ok=True)
+    gate = getattr(model, "network_gate_", None)
     files: dict[str, bytes] = {
         "tables.json": _dump(
-            {"shapes": [s.to_json() for s in model.shapes_], "intercept": model.intercept_}
+            {
+                "shapes": [s.to_json() for s in model.shapes_],
+                "intercept": model.intercept_,
+                **({"network_gate": gate.to_json()} if gate is not None else {}),
+            }
         )
     }
     extra: dict[str, Any] = {}
@@ -130,7 +146,9 @@ def save(
         "calibration_table": model.calibration_table_,
         "metrics": model.metrics_,
         "params": _params(model),
+        **({"network_bound": model.network_bound_} if model.network_bound_ else {}),
         **extra,
+        **({"policy": policy} if policy is not None else {}),
         "files": {k: hashlib.sha256(v).hexdigest() for k, v in files.items()},
     }
     files["artifact.json"] = _dump(manifest)
@@ -175,6 +193,9 @@ def load(path: str | Path) -> AdditiveModel:
     tables = json.loads((root / "tables.json").read_text())
     model.shapes_ = [Shape.from_json(d) for d in tables["shapes"]]
     model.intercept_ = np.array(tables["intercept"], dtype=np.float64)
+    gate = tables.get("network_gate")
+    model.network_gate_ = None if gate is None else NetworkGate.from_json(gate)
+    model.network_bound_ = manifest.get("network_bound", {})
     model.features_ = tuple(metas)
     model.n_features_in_ = len(metas)
     model.feature_names_in_ = np.array([m.name for m in metas], dtype=object)

@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from openbureau.model.bounded import NetworkGate, bound_network, gated_raw
 from openbureau.model.evaluation import calibration_table, metrics
 from openbureau.model.frame import ALL_SEGMENT, Frame, column_names, has_column, to_frame
 from openbureau.model.meta import FACTORS, FeatureMeta, resolve_features
@@ -62,6 +63,16 @@ def check_common(est: AdditiveModel) -> None:
     check_float("min_reason_points", est.min_reason_points, 0.0, strict=False)
     if est.random_state is not None:
         check_int("random_state", est.random_state, 0)
+    check_float("network_cap", est.network_cap, 0.0, strict=True)
+    check_int("network_min_contacts", est.network_min_contacts, 1)
+    contacts = est.network_contacts_feature
+    if not isinstance(contacts, str) or not contacts:
+        raise TypeError(f"network_contacts_feature must be a non-empty str, got {contacts!r}")
+    ex = est.network_exposures
+    if ex is not None and (
+        isinstance(ex, str) or not all(isinstance(n, str) for n in ex)  # type: ignore[union-attr]
+    ):
+        raise TypeError(f"network_exposures must be a sequence of feature names, got {ex!r}")
 
 
 def _dense(X: object, min_rows: int) -> object:
@@ -100,6 +111,10 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
     max_reasons: int
     min_reason_points: float
     random_state: int | None
+    network_cap: float
+    network_min_contacts: int
+    network_contacts_feature: str
+    network_exposures: Sequence[str] | None
 
     # --- the three steps a subclass provides -------------------------------------------
     def _check_params(self) -> None:
@@ -114,8 +129,8 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
     def _compile(self, core: Any, frame: Frame) -> tuple[list[Shape], np.ndarray]:
         raise NotImplementedError
 
-    def _holdout(self, core: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Raw scores, labels and segments of rows the core held out (early stopping)."""
+    def _holdout(self, core: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Raw scores, labels, segments and indices of rows the core held out."""
         return None
 
     # --- fitting -----------------------------------------------------------------------
@@ -175,19 +190,28 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         shapes, intercept = self._compile(core, frame)
         self.shapes_ = shapes
         self.intercept_ = intercept
-        held_y, held_seg = yb, frame.segment
+        held_y, held_seg, held_rows = yb, frame.segment, np.arange(frame.n_rows)
         holdout = self._holdout(core)
         if oof is not None:
-            self.calibration_ = fit_platt(oof, yb, "platt-oof")
-            held, how = oof, f"{cv}-fold out-of-fold"
+            held, how, method = oof, f"{cv}-fold out-of-fold", "platt-oof"
         elif holdout is not None and holdout[1].min() != holdout[1].max():
-            held, held_y, held_seg = holdout
-            self.calibration_ = fit_platt(held, held_y, "platt-holdout")
+            held, held_y, held_seg, held_rows = holdout
+            method = "platt-holdout"
             how = f"early-stopping holdout ({held_y.shape[0]} rows, before the refit)"
         else:
-            self.calibration_ = Calibration(1.0, 0.0, "identity")
-            held, how = self._raw(core, frame), "training data (in-sample)"
+            held, how, method = self._raw(core, frame), "training data (in-sample)", "identity"
+
+        def calibrate(raw: np.ndarray) -> Calibration:
+            if method == "identity":
+                return Calibration(1.0, 0.0, "identity")
+            return fit_platt(raw, held_y, method)
+
+        self.calibration_ = calibrate(held)
         self.scaling_ = self.scaling if self.scaling is not None else Scaling()
+        self.network_gate_: NetworkGate | None = None
+        self.network_bound_: dict[str, Any] = {}
+        if any(m.factor == "network" for m in self.features_):
+            held = self._bound_network(frame, held, held_rows, calibrate)
         self.scorer_ = self._build_scorer()
         cal = self.calibration_.apply(held)
         pd_held = 1.0 / (1.0 + np.exp(-cal))
@@ -198,6 +222,59 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         )
         self.data_hash_ = data_hash(frame, yb, [m.name for m in self.features_])
         return self
+
+    def _bound_network(
+        self,
+        frame: Frame,
+        held: np.ndarray,
+        held_rows: np.ndarray,
+        calibrate: Any,
+    ) -> np.ndarray:
+        """Apply the network safeguards (``model.bounded``) and recalibrate on the result.
+
+        Bounds are in score points, which depend on the calibration slope, which depends on
+        the bounded tables: two rounds settle it, and the last bound uses the final slope,
+        so the promises hold exactly for the published model. Returns the held-out raw
+        scores as the bounded tables give them.
+        """
+        original = list(self.shapes_)
+        sub = Frame(frame.values[:, held_rows], frame.segment[held_rows], frame.had_names)
+        before = self._table_raw(original, None, sub)
+        adjusted = held
+        for _ in range(2):
+            shapes, gate, report = bound_network(
+                original,
+                self.features_,
+                frame,
+                self.scaling_.factor * self.calibration_.slope,
+                cap=float(self.network_cap),
+                min_contacts=int(self.network_min_contacts),
+                contacts_feature=self.network_contacts_feature,
+                exposures=self.network_exposures,
+            )
+            adjusted = held + self._table_raw(shapes, gate, sub) - before
+            self.calibration_ = calibrate(adjusted)
+        shapes, gate, report = bound_network(
+            original,
+            self.features_,
+            frame,
+            self.scaling_.factor * self.calibration_.slope,
+            cap=float(self.network_cap),
+            min_contacts=int(self.network_min_contacts),
+            contacts_feature=self.network_contacts_feature,
+            exposures=self.network_exposures,
+        )
+        self.shapes_, self.network_gate_, self.network_bound_ = shapes, gate, report
+        return held + self._table_raw(shapes, gate, sub) - before
+
+    def _table_raw(
+        self, shapes: Sequence[Shape], gate: NetworkGate | None, frame: Frame
+    ) -> np.ndarray:
+        """Raw log-odds from step tables (with the network gate), without the scorer."""
+        raw = self.intercept_[frame.segment].copy()
+        for j, shape in enumerate(shapes):
+            raw += shape.values[frame.segment, shape.bin_index(frame.values[j])]
+        return raw + gated_raw(shapes, gate, frame)
 
     def _set_core(self, core: Any) -> None:
         """Keep the fitted core model as a fitted attribute (subclasses name it)."""
@@ -213,6 +290,7 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
             self.calibration_,
             self.max_reasons,
             self.min_reason_points,
+            getattr(self, "network_gate_", None),
         )
 
     # --- prediction --------------------------------------------------------------------
@@ -229,10 +307,7 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
     def raw_log_odds(self, X: object) -> np.ndarray:
         """Uncalibrated log-odds of default from the tables (= the core model's raw output)."""
         frame = self._frame(X)
-        raw = self.intercept_[frame.segment].copy()
-        for j, idx in enumerate(self.scorer_.bins(frame)):
-            raw += self.shapes_[j].values[frame.segment, idx]
-        return raw
+        return self._table_raw(self.shapes_, getattr(self, "network_gate_", None), frame)
 
     def decision_function(self, X: object) -> np.ndarray:
         """Calibrated log-odds of default."""

@@ -32,6 +32,7 @@ def model_card(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "calibration": manifest["calibration"],
         "calibration_table": manifest["calibration_table"],
         "features": manifest["features"],
+        **({"policy": manifest["policy"]} if manifest.get("policy") else {}),
         "guarantees": [
             "log-odds are a sum of one shape per feature and segment; factor sub-scores "
             "are sums of their features' points",
@@ -100,6 +101,41 @@ def model_card(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"| {f['name']} | {f['factor']} | {f['direction']} | {f['actionable']} "
             f"| {f['reason']} |"
         )
+    policy = manifest.get("policy")
+    if policy:
+        pack = policy["pack"]
+        lines += [
+            "",
+            "## Jurisdiction policy",
+            f"Trained under policy pack `{pack['name']}` version {pack['version']} "
+            f"(digest `{pack['digest']}`): {pack['summary']}",
+            "",
+            f"- {policy['decision']['message']}",
+            *[
+                f"- {c['law']}{' ' + c['article'] if c.get('article') else ''}: {c['what']}"
+                for c in pack["citations"]
+            ],
+        ]
+    bound = manifest.get("network_bound")
+    if bound:
+        cap, k = bound["cap_points"], bound["min_contacts"]
+        card["guarantees"] += [
+            f"the network sub-score spans at most {cap:g} points in every segment",
+            f"fewer than {k} consented contacts: the neutral network sub-score, no network reason",
+            f"one contact's recorded default moves a score by at most {cap / k:.1f} points",
+        ]
+        lines += [
+            "",
+            "## Network factor safeguards",
+            f"Cap {cap:g} points; at least {k} consented contacts "
+            f"(`{bound['contacts_feature'] or 'no contact count: no gate'}`) for a network "
+            f"sub-score other than neutral; one contact moves a score by at "
+            f"most {cap / k:.1f} points (exposure features: {', '.join(bound['exposures'])}). "
+            f"Shrink applied to fit the one-contact bound, per segment: "
+            f"{', '.join(f'{v:.2f}' for v in bound['one_contact_shrink'])}; to fit the cap: "
+            f"{', '.join(f'{v:.2f}' for v in bound['range_shrink'])}. "
+            f"Share of training rows given the neutral sub-score: {bound['neutral_share']:.1%}.",
+        ]
     lines += [
         "",
         "## Guarantees",

@@ -52,7 +52,9 @@ RESERVED = frozenset(
         "zero_as_missing",  # a zero would escape the monotone constraints
     }
 )
-TEACHER_PARAMS: dict[str, Any] = {
+# An unconstrained LightGBM: the distillation teacher here, and the reference every
+# evaluation compares against (evaluate.models), so both are the same model.
+UNCONSTRAINED_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 15,
@@ -61,7 +63,10 @@ TEACHER_PARAMS: dict[str, Any] = {
     "bagging_freq": 1,
     "lambda_l2": 1.0,
     "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
 }
+TEACHER_PARAMS = UNCONSTRAINED_PARAMS
 TEACHER_FOLDS = 3
 REFIT_ROUNDS = 1.1  # refitted on all rows: a little more data supports a few more rounds
 
@@ -70,7 +75,7 @@ REFIT_ROUNDS = 1.1  # refitted on all rows: a little more data supports a few mo
 class _Core:
     boosters: list[lgb.Booster]  # bags: the model is their average
     rounds: int
-    holdout: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # raw, y, segment
+    holdout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # raw, y, seg, rows
 
 
 def _auc_stop(rounds: int) -> Any:
@@ -194,6 +199,10 @@ class FactorAdditiveClassifier(AdditiveModel):
         distill: float = 0.0,
         teacher_params: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
+        network_cap: float = 60.0,
+        network_min_contacts: int = 3,
+        network_contacts_feature: str = "network_contacts",
+        network_exposures: Sequence[str] | None = None,
     ) -> None:
         self.features = features
         self.segments = segments
@@ -218,6 +227,10 @@ class FactorAdditiveClassifier(AdditiveModel):
         self.distill = distill
         self.teacher_params = teacher_params
         self.extra_params = extra_params
+        self.network_cap = network_cap
+        self.network_min_contacts = network_min_contacts
+        self.network_contacts_feature = network_contacts_feature
+        self.network_exposures = network_exposures
 
     def _check_params(self) -> None:
         check_common(self)
@@ -345,7 +358,7 @@ class FactorAdditiveClassifier(AdditiveModel):
             )
             if found is not None:
                 rounds, rows, raw = found
-                holdout = (raw, y[rows], frame.segment[rows])
+                holdout = (raw, y[rows], frame.segment[rows], rows)
         data = lgb.Dataset(X, label=target, free_raw_data=False)
         seed = int(self.random_state or 0)
         boosters = [
@@ -366,7 +379,7 @@ class FactorAdditiveClassifier(AdditiveModel):
         self.boosters_ = list(core.boosters)
         self.n_rounds_ = core.rounds
 
-    def _holdout(self, core: _Core) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _holdout(self, core: _Core) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         return core.holdout
 
     def _compile(self, core: _Core, frame: Frame) -> tuple[list[Shape], np.ndarray]:

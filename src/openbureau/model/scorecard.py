@@ -71,6 +71,10 @@ class WoEScorecardClassifier(AdditiveModel):
         max_reasons: int = 4,
         min_reason_points: float = 0.05,
         random_state: int | None = 0,
+        network_cap: float = 60.0,
+        network_min_contacts: int = 3,
+        network_contacts_feature: str = "network_contacts",
+        network_exposures: Sequence[str] | None = None,
     ) -> None:
         self.features = features
         self.segments = segments
@@ -83,6 +87,10 @@ class WoEScorecardClassifier(AdditiveModel):
         self.max_reasons = max_reasons
         self.min_reason_points = min_reason_points
         self.random_state = random_state
+        self.network_cap = network_cap
+        self.network_min_contacts = network_min_contacts
+        self.network_contacts_feature = network_contacts_feature
+        self.network_exposures = network_exposures
 
     def _check_params(self) -> None:
         check_common(self)

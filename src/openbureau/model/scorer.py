@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from openbureau.model.bounded import NetworkGate
 from openbureau.model.frame import Frame
 from openbureau.model.scaling import Calibration, Scaling
 from openbureau.model.tables import Shape
@@ -62,6 +63,7 @@ class Scorer:
         calibration: Calibration,
         max_reasons: int = 4,
         min_points: float = 0.05,
+        gate: NetworkGate | None = None,
     ) -> None:
         self.shapes = tuple(shapes)
         self.factors = tuple(factors)
@@ -90,6 +92,11 @@ class Scorer:
             self._width.append(v.shape[1])
             self._pts.append(np.ascontiguousarray(pts).ravel())
             self._cost.append(np.ascontiguousarray(cost).ravel())
+        self.gate = gate
+        if gate is not None:  # points of the neutral network sub-score, per segment
+            worst_net = sum(self.shapes[j].values.max(axis=1) for j in gate.members)
+            self.neutral_points = per_point * (worst_net - gate.neutral_raw)
+            self.network = self.factors.index("network")
         # score of the worst attainable person in each segment, before rounding
         self.base_exact = scaling.score(calibration.apply(worst_total))
         self.base_tenths = np.rint(self.base_exact * 10.0).astype(np.int64)
@@ -173,6 +180,12 @@ class Scorer:
                 idx += seg * self._width[j]
             sub[self.feature_factor[j]] += self._pts[j].take(idx)
             self._cost[j].take(idx, out=cost[j])
+        if self.gate is not None:  # too few consented contacts: neutral, and no reason
+            g = self.gate.gated(values)
+            if g.any():
+                sub[self.network, g] = self.neutral_points[seg[g]]
+                for j in self.gate.members:
+                    cost[j, g] = 0.0
         raw = self.base_exact[seg] + sub.sum(axis=0)
         ri, rp = top_reasons(cost, self.max_reasons, self.min_points)
         return sub.T, raw, ri, rp

@@ -20,6 +20,24 @@ from openbureau.contract import TABLES, Table
 DEFAULT_STORE = Path("openbureau-data")
 DB_FILE = "openbureau.duckdb"
 STORE_ENV = "OPENBUREAU_STORE"
+MEMORY_ENV = "OPENBUREAU_MEMORY_LIMIT"
+# DuckDB takes 80% of RAM by default and is then the first thing the kernel kills when
+# anything else runs beside it (an ingest of 1M people was, at 12.7 GB, here). Half of RAM,
+# with spilling to a temp folder inside the store, leaves room and still ingests 1M people.
+DEFAULT_MEMORY_SHARE = 0.5
+
+
+def memory_limit() -> str:
+    """DuckDB's memory_limit: $OPENBUREAU_MEMORY_LIMIT (e.g. '8GB') or half of RAM."""
+    explicit = os.environ.get(MEMORY_ENV)
+    if explicit:
+        return explicit
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "80%"
+    return f"{int(total * DEFAULT_MEMORY_SHARE) // 2**20}MB"
+
 
 LINEAGE_COLUMNS = ("_batch_id", "_file_id", "_row")
 
@@ -51,6 +69,10 @@ CREATE TABLE IF NOT EXISTS ingest_files (
     accepted      BIGINT NOT NULL,
     quarantined   BIGINT NOT NULL,
     ignored_columns VARCHAR[]
+);
+CREATE TABLE IF NOT EXISTS ingest_open_batches (
+    batch_id      BIGINT PRIMARY KEY,   -- a batch being written; gone once it is complete
+    started_at    TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     batch_id    BIGINT NOT NULL,
@@ -115,9 +137,52 @@ class Store:
                 "run `openbureau ingest PATH --store DIR` first"
             )
         self.path.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.db_path), read_only=read_only)
+        config = {"memory_limit": memory_limit()}
+        if not read_only:
+            config["temp_directory"] = str(self.path / ".tmp")
+        self.con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
         if not read_only:
             self._create_schema()
+            self.recover()
+        else:
+            self._refuse_interrupted()
+
+    def open_batches(self) -> list[int]:
+        """Batches an ingest started and never finished (it was killed)."""
+        tables = {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}
+        if "ingest_open_batches" not in tables:
+            return []
+        rows = self.con.execute("SELECT batch_id FROM ingest_open_batches ORDER BY 1").fetchall()
+        return [int(r[0]) for r in rows]
+
+    def recover(self) -> list[int]:
+        """Remove every row of batches that never finished, in one transaction.
+
+        An ingest commits file by file (one transaction for a whole batch held every
+        appended row in memory until the end: 23 GB for a million people) and marks its
+        batch open until the last commit; this is what makes the batch all or nothing.
+        """
+        open_ids = self.open_batches()
+        if not open_ids:
+            return []
+        with self.transaction():
+            for batch_id in open_ids:
+                for table in TABLES:
+                    self.con.execute(f'DELETE FROM "{table.name}" WHERE _batch_id = $1', [batch_id])
+                for meta in ("quarantine", "ingest_files", "ingest_batches"):
+                    self.con.execute(f"DELETE FROM {meta} WHERE batch_id = $1", [batch_id])
+                self.con.execute("DELETE FROM ingest_open_batches WHERE batch_id = $1", [batch_id])
+        return open_ids
+
+    def _refuse_interrupted(self) -> None:
+        open_ids = self.open_batches()
+        if open_ids:
+            self.con.close()
+            raise RuntimeError(
+                f"the store {self.path} holds an interrupted ingest (batch {open_ids[0]}); "
+                "open it for writing once to roll that batch back: the next `openbureau "
+                "ingest ... --store DIR` does it first, as does openbureau.store.Store(DIR)"
+            )
 
     def _create_schema(self) -> None:
         for table in TABLES:

@@ -9,11 +9,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from openbureau.policy import PolicyPack
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,13 @@ class ScoreRunReport:
     people: int
     mean_score: float
     seconds: float
+    policy: str = ""
 
     def __str__(self) -> str:
         return (
             f"scored {self.people:,} people as of {self.as_of} with model {self.model_id} "
-            f"(mean score {self.mean_score:.0f}) -> {self.out} ({self.seconds:.1f}s)"
+            f"under policy {self.policy} (mean score {self.mean_score:.0f}) -> {self.out} "
+            f"({self.seconds:.1f}s)"
         )
 
 
@@ -43,48 +49,97 @@ def input_hash(features: pa.Table) -> pa.Array:
     return hashed.column("h").combine_chunks()
 
 
-def _reason_texts(codes: pa.DictionaryArray, texts: dict[str, str]) -> pa.Array:
-    dictionary = pa.array([texts[c] for c in codes.dictionary.to_pylist()], pa.string())
-    return pa.DictionaryArray.from_arrays(codes.indices, dictionary).cast(pa.string())
+def scoring_pack(
+    manifest: dict[str, Any], policy: str | Path | PolicyPack | None = None
+) -> PolicyPack:
+    """The pack to score under: the one named, else the one the model was trained under,
+    else the default pack (models saved before packs existed)."""
+    from openbureau.policy import PolicyPack, load_pack
+
+    if policy is not None:
+        return load_pack(policy)
+    recorded = manifest.get("policy")
+    if recorded:
+        return PolicyPack.from_record(recorded["pack"], f"model {manifest['model_id']}")
+    return load_pack(None)
+
+
+def _check_catalog(manifest: dict[str, Any], pack: PolicyPack, expected: str) -> None:
+    if manifest["catalog_version"] == expected:
+        return
+    trained = (manifest.get("policy") or {}).get("pack")
+    if trained and trained["public_record_expiry_years"] != pack.public_record_expiry_years:
+        raise ValueError(
+            f"model {manifest['model_id']} was trained under policy {trained['name']} "
+            f"(public records expire after {trained['public_record_expiry_years']} years), "
+            f"but policy {pack.name} sets {pack.public_record_expiry_years} years: retrain it "
+            f"with --policy {pack.name}"
+        )
+    raise ValueError(
+        f"model {manifest['model_id']} was trained on feature catalog "
+        f"{manifest['catalog_version']}, but this openbureau computes catalog "
+        f"{expected} under policy {pack.name}: retrain, or score with the openbureau it "
+        "was trained with"
+    )
 
 
 def score_store(
-    store: str | Path | None, model_dir: Path, as_of: dt.date, out: Path
+    store: str | Path | None,
+    model_dir: Path,
+    as_of: dt.date,
+    out: Path,
+    *,
+    policy: str | Path | PolicyPack | None = None,
 ) -> ScoreRunReport:
-    """Score every person known before ``as_of`` and write the result to ``out``."""
+    """Score every person known before ``as_of`` and write the result to ``out``.
+
+    Under ``policy`` (default: the pack the model was trained under) a model that uses a
+    forbidden factor is refused (``PolicyError``), the forbidden factors' columns are
+    dropped before anything reads or hashes them, and at most the pack's number of
+    adverse reasons is written.
+    """
     import time
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from openbureau.explain import breakdown_table
-    from openbureau.features import build_features, catalog_version
-    from openbureau.model import load
+    from openbureau.explain import breakdown_table, reason_text_columns
+    from openbureau.features import build_features, catalog_version, feature_specs
+    from openbureau.model import FeatureMeta, load
+    from openbureau.policy import check_model, drop_forbidden_columns
     from openbureau.store import Store
 
     started = time.perf_counter()
     manifest = json.loads((Path(model_dir) / "artifact.json").read_text())
-    if manifest["catalog_version"] != catalog_version():
-        raise ValueError(
-            f"model {manifest['model_id']} was trained on feature catalog "
-            f"{manifest['catalog_version']}, but this openbureau computes catalog "
-            f"{catalog_version()}: retrain, or score with the openbureau it was trained with"
-        )
+    pack = scoring_pack(manifest, policy)
+    params = pack.feature_params()
+    check_model(
+        pack,
+        [FeatureMeta(**f) for f in manifest["features"]],
+        manifest["factor_max_points"],
+        model_id=manifest["model_id"],
+    )
+    _check_catalog(manifest, pack, catalog_version(params))
     model = load(model_dir)
     with Store(store, read_only=True) as db:
-        features = build_features(db.con, as_of)
+        features = build_features(db.con, as_of, params=params)
+    features = drop_forbidden_columns(features, {s.name: s.factor for s in feature_specs()}, pack)
     if features.num_rows == 0:
         raise ValueError(f"no people known before {as_of} in the store")
-    result = breakdown_table(model.score_breakdown(features))
-    texts = {m.name: m.reason for m in model.feature_metas}
+    scored = model.score_breakdown(features)
+    result = breakdown_table(scored)
+    texts = reason_text_columns(model, features, scored)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
         "person_id": features.column("person_id"),
         "as_of": features.column("as_of"),
     }
+    max_reasons = pack.adverse_action.max_reasons
     for name in result.column_names:
         column = result.column(name)
+        if name.startswith("reason_") and int(name.split("_")[1]) > max_reasons:
+            continue
         if name.startswith("reason_") and not name.endswith("_points"):
             codes = column.combine_chunks()
             columns[name] = pc.cast(codes, pa.string())
-            columns[f"{name}_text"] = _reason_texts(codes, texts)
+            columns[f"{name}_text"] = texts[f"{name}_text"]
         elif name == "segment":
             columns[name] = pc.cast(column, pa.string())
         else:
@@ -94,6 +149,8 @@ def score_store(
     columns["catalog_version"] = pa.array(
         [manifest["catalog_version"]] * n, pa.string()
     ).dictionary_encode()
+    columns["policy"] = pa.array([pack.name] * n, pa.string()).dictionary_encode()
+    columns["policy_digest"] = pa.array([pack.digest] * n, pa.string()).dictionary_encode()
     columns["input_hash"] = input_hash(features)
     table = pa.table(columns)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,4 +162,5 @@ def score_store(
         people=n,
         mean_score=float(pc.mean(table.column("score")).as_py()),
         seconds=time.perf_counter() - started,
+        policy=pack.name,
     )

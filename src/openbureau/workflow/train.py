@@ -10,11 +10,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from openbureau.policy import PolicyPack
 
 EVALUATION_DIR = "evaluation"
 HOLDOUT_FILE = "holdout.parquet"
@@ -34,10 +37,15 @@ class TrainReport:
     holdout_ks: float
     holdout_brier: float
     seconds: float
+    policy: str = ""
+    policy_digest: str = ""
+    policy_message: str = ""
+    dropped_factors: dict[str, int] | None = None
 
     def __str__(self) -> str:
         return (
             f"model {self.model_id} -> {self.model_dir}\n"
+            f"  {self.policy_message}\n"
             f"  as of {self.as_of}: {self.rows:,} people ({self.default_rate:.2%} defaulted "
             f"within the horizon); trained on {self.train_rows:,}, held out {self.holdout_rows:,}\n"
             f"  hold-out AUC {self.holdout_auc:.4f}  KS {self.holdout_ks:.4f}  "
@@ -77,8 +85,14 @@ def train_from_store(
     seed: int = 0,
     overwrite: bool = False,
     model_params: dict[str, Any] | None = None,
+    policy: str | Path | PolicyPack | None = None,
 ) -> TrainReport:
-    """Fit the factor-additive model on the store as of ``as_of`` and save it to ``out``."""
+    """Fit the factor-additive model on the store as of ``as_of`` and save it to ``out``.
+
+    ``policy`` names a jurisdiction pack (default ``openbureau.policy.DEFAULT_PACK``):
+    features of the factors it forbids are dropped before fitting, its public-record
+    expiry shapes the features, and the pack and what it dropped are saved with the model.
+    """
     import time
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -88,11 +102,23 @@ def train_from_store(
     from openbureau.features import catalog_version, feature_specs, training_set
     from openbureau.model import FactorAdditiveClassifier, save
     from openbureau.monitor import Bins
+    from openbureau.policy import (
+        PolicyError,
+        apply_policy,
+        drop_forbidden_columns,
+        load_pack,
+        network_excess,
+    )
     from openbureau.store import Store
 
     started = time.perf_counter()
+    pack = load_pack(policy)
+    params = pack.feature_params()
+    specs = feature_specs()
+    decision = apply_policy(specs, pack)
     with Store(store, read_only=True) as db:
-        data = training_set(db.con, [as_of], horizon_months=horizon_months)
+        data = training_set(db.con, [as_of], horizon_months=horizon_months, params=params)
+    data = drop_forbidden_columns(data, {s.name: s.factor for s in specs}, pack)
     if data.num_rows < 50:
         raise ValueError(
             f"only {data.num_rows} people are eligible as of {as_of}: too few to train"
@@ -102,11 +128,40 @@ def train_from_store(
         raise ValueError(f"every eligible person as of {as_of} has label {y[0]}: nothing to learn")
     mask = stratified_holdout(y, holdout, seed)
     train, test = data.filter(pa.array(~mask)), data.filter(pa.array(mask))
-    model = FactorAdditiveClassifier(
-        list(feature_specs()), random_state=seed, **(model_params or {})
-    )
+    accepted = FactorAdditiveClassifier(list(decision.kept)).get_params(deep=False)
+    pack_params = pack.model_params(accepted)
+    for key, value in pack_params.items():
+        given = (model_params or {}).get(key)
+        if given is not None and (given > value if key == "network_cap" else given < value):
+            raise PolicyError(
+                f"model_params {key}={given:g} is looser than policy {pack.name}'s {value:g}"
+            )
+    params_used = {**pack_params, **(model_params or {})}
+    if any(m.factor == "network" for m in decision.kept):
+        # exactly the features one contact's record moves by at most 1/k: the model's
+        # one-contact bound is then tight, not spread over features a contact cannot move
+        from openbureau.network import SEED_DEPENDENT
+
+        kept = {m.name for m in decision.kept}
+        params_used.setdefault("network_exposures", [n for n in SEED_DEPENDENT if n in kept])
+    model = FactorAdditiveClassifier(list(decision.kept), random_state=seed, **params_used)
     model.fit(train, y[~mask])
-    saved = save(model, out, catalog_version(), overwrite=overwrite)
+    excess = network_excess(pack, model.factor_ranges().to_dict(orient="index"))
+    if excess is not None:
+        assert pack.network is not None
+        raise PolicyError(
+            f"policy {pack.name} caps the network factor at {pack.network.cap_points:g} points, "
+            f"but the fitted model gives it up to {excess[1]:.1f} points ({excess[0]} files): "
+            "nothing was saved; train under a pack that forbids the factor, or raise the cap "
+            "in a pack of your own"
+        )
+    saved = save(
+        model,
+        out,
+        catalog_version(params),
+        overwrite=overwrite,
+        policy={"pack": pack.record(), "decision": decision.record()},
+    )
 
     result = model.score_breakdown(test)
     y_test = y[mask]
@@ -148,6 +203,10 @@ def train_from_store(
         holdout_ks=ks_statistic(y_test, -result.score),
         holdout_brier=float(brier_score_loss(y_test, result.pd)),
         seconds=time.perf_counter() - started,
+        policy=pack.name,
+        policy_digest=pack.digest,
+        policy_message=decision.message,
+        dropped_factors=decision.dropped_factors,
     )
 
 

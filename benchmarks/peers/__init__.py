@@ -1,0 +1,1 @@
+"""Peer methods that benchmarks compare openbureau with, where no maintained package exists."""

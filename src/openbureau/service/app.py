@@ -1,0 +1,94 @@
+"""The FastAPI application: ``create_app(Settings(...))``; OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from openbureau import __version__
+from openbureau.benefits import DEFAULT_OFFERS
+from openbureau.service.db import make_engine, migrate, session_factory
+from openbureau.service.deps import Service
+from openbureau.service.models import OfferRow
+from openbureau.service.ratelimit import RateLimiter
+from openbureau.service.replay import ModelCache
+from openbureau.service.routes import admin, auth, me, partner, rights
+from openbureau.service.schemas import ERRORS
+from openbureau.service.settings import Settings
+
+
+def seed_offers(sessions: sessionmaker[Session]) -> None:
+    """The default benefit tiers, added once (an admin may add more; none is overwritten)."""
+    with sessions.begin() as s:
+        have = set(s.scalars(select(OfferRow.code)))
+        for o in DEFAULT_OFFERS:
+            if o.code not in have:
+                s.add(
+                    OfferRow(
+                        code=o.code,
+                        title=o.title,
+                        description=o.description,
+                        min_score=o.min_score,
+                        purpose=o.purpose,
+                        active=True,
+                    )
+                )
+
+
+def build_service(settings: Settings) -> Service:
+    """Connect, migrate to head, seed offers: ready to serve."""
+    from openbureau.policy import load_pack
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    seed_offers(sessions)
+    return Service(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        models=ModelCache(),
+        pack=load_pack(settings.policy),
+        limiter=RateLimiter(settings.lookups_per_minute),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    svc = build_service(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        svc.engine.dispose()
+
+    app = FastAPI(
+        title="openbureau",
+        version=__version__,
+        summary="An open, explainable, consent-based credit bureau (350-950, five factors).",
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    for module in (auth, me, rights, partner, admin):
+        app.include_router(module.router, responses=ERRORS)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness, with no database work (the benchmark's bare endpoint)."""
+        return {"status": "ok"}
+
+    @app.get("/purposes", tags=["meta"])
+    def purposes() -> dict[str, dict[str, object]]:
+        """The purposes a consent and a lookup may name, and which are permitted here."""
+        from openbureau.service.purposes import PURPOSES, permitted_purposes
+
+        allowed = permitted_purposes(svc.pack)
+        return {
+            name: {"description": text, "permitted": name in allowed}
+            for name, text in PURPOSES.items()
+        }
+
+    return app

@@ -1,0 +1,96 @@
+"""Injected dependencies: the database session, and who is calling (person, partner, admin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from openbureau.service.models import LoginSession, Partner, Person
+from openbureau.service.ratelimit import RateLimiter
+from openbureau.service.replay import ModelCache
+from openbureau.service.security import same_secret, sha256_hex
+from openbureau.service.settings import Settings
+
+
+@dataclass
+class Service:
+    """Everything a request handler may need, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    models: ModelCache
+    pack: Any
+    limiter: RateLimiter
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[Service, Depends(service)]
+
+
+def db(svc: ServiceDep) -> Iterator[Session]:
+    with svc.sessions() as s:
+        yield s
+
+
+DB = Annotated[Session, Depends(db)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login.")
+_partner_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="A partner key.")
+_admin_key = APIKeyHeader(name="X-Admin-Key", auto_error=False, description="The admin key.")
+
+
+def current_person(
+    s: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> Person:
+    if creds is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "sign in first: send 'Authorization: Bearer <token>' with a token from "
+            "POST /auth/login",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    found = s.scalar(
+        select(LoginSession).where(LoginSession.token_hash == sha256_hex(creds.credentials))
+    )
+    if found is None or found.expires_at <= dt.datetime.now(dt.UTC):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this session token is unknown or expired: sign in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found.person
+
+
+def current_partner(s: DB, key: Annotated[str | None, Security(_partner_key)]) -> Partner:
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send the partner API key in X-API-Key")
+    partner = s.scalar(select(Partner).where(Partner.key_hash == sha256_hex(key)))
+    if partner is None or not partner.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or disabled partner API key")
+    return partner
+
+
+def require_admin(svc: ServiceDep, key: Annotated[str | None, Security(_admin_key)]) -> None:
+    if not svc.settings.admin_key:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "admin endpoints are disabled: start the service with OPENBUREAU_ADMIN_KEY set",
+        )
+    if not same_secret(key, svc.settings.admin_key):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send the admin key in X-Admin-Key")
+
+
+CurrentPerson = Annotated[Person, Depends(current_person)]
+CurrentPartner = Annotated[Partner, Depends(current_partner)]
+Admin = Depends(require_admin)

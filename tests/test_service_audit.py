@@ -1,0 +1,95 @@
+"""The hash-chained access log: concurrent appends never fork it; `openbureau audit verify`
+finds an edited, a deleted and a truncated entry (tampered with directly in the database)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import delete, select, update
+from typer.testing import CliRunner
+
+from conftest_service import database_url  # noqa: F401
+from openbureau.cli import app
+from openbureau.service import audit
+from openbureau.service.db import make_engine, migrate, session_factory
+from openbureau.service.models import AccessLog
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sessions(database_url):  # noqa: F811
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def _entry(sessions, i: int) -> None:
+    audit.append(
+        sessions,
+        partner_id=1,
+        partner_name="CarCo",
+        person_id=f"P{i:08d}",
+        action="lookup",
+        purpose="tenancy",
+        outcome="granted" if i % 2 else "denied",
+        reason=f"case {i}",
+        detail={"threshold": 650.0, "i": i},
+    )
+
+
+def _verify(url: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    return result.exit_code, result.output
+
+
+def test_concurrent_appends_make_one_unbroken_chain(sessions, database_url):  # noqa: F811
+    threads = [
+        threading.Thread(target=lambda k=k: [_entry(sessions, k * 10 + i) for i in range(10)])
+        for k in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with sessions() as s:
+        seqs = s.scalars(select(AccessLog.seq).order_by(AccessLog.seq)).all()
+        report = audit.verify_chain(s)
+    assert seqs == list(range(1, 41))
+    assert report.ok and report.entries == 40, str(report)
+    code, out = _verify(database_url)
+    assert code == 0 and "intact: 40 entries" in out
+
+
+def test_verify_names_the_first_edited_deleted_or_truncated_entry(sessions, database_url):  # noqa: F811
+    with sessions.begin() as s:
+        original = s.get(AccessLog, 5).outcome
+        s.execute(update(AccessLog).where(AccessLog.seq == 5).values(outcome="tampered"))
+    code, out = _verify(database_url)
+    assert code == 1 and "entry 5" in out and "edited" in out
+    with sessions.begin() as s:
+        s.execute(update(AccessLog).where(AccessLog.seq == 5).values(outcome=original))
+    assert _verify(database_url)[0] == 0
+
+    with sessions.begin() as s:
+        s.execute(delete(AccessLog).where(AccessLog.seq == 7))
+    code, out = _verify(database_url)
+    assert code == 1 and "entry 7" in out and "missing" in out
+
+    with sessions() as s:  # a forger who renumbers after a delete still breaks a link
+        s.execute(update(AccessLog).where(AccessLog.seq == 8).values(seq=7))
+        s.commit()
+    code, out = _verify(database_url)
+    assert code == 1 and "entry 7" in out
+
+    with sessions.begin() as s:
+        s.execute(delete(AccessLog).where(AccessLog.seq >= 7))
+    code, out = _verify(database_url)  # the chain 1..6 is whole, but the head knows more
+    assert code == 1 and "entry 7" in out and "deleted" in out
+
+
+def test_verify_without_a_database_is_a_usage_error(tmp_path):
+    code, out = _verify(f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 2 and "no service database" in out
