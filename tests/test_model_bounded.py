@@ -141,3 +141,14 @@ def test_bad_bound_parameters_are_refused():
 def test_the_published_factor_maximum_respects_the_cap(fitted):
     model, _, _ = fitted
     assert model.factor_ranges()["network"].max() <= CAP + 1e-9
+
+
+def test_network_reasons_are_aggregate_with_no_value_or_digits(fitted):
+    from openbureau.explain import explain
+
+    model, table, contacts = fitted
+    rows = table.filter(pa.array(contacts >= K)).slice(0, 300)
+    network = [r for e in explain(model, rows) for r in e.reasons if r.factor == "network"]
+    assert network  # the check is not vacuous: network reasons do appear
+    assert all(r.value is None for r in network)
+    assert not any(ch.isdigit() for r in network for ch in r.text)

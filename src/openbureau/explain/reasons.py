@@ -92,7 +92,8 @@ def reason_text_columns(model: AdditiveModel, X: object, res: ScoreResult) -> di
 
 @dataclass(frozen=True)
 class Reason:
-    """One adverse reason: feature ``code`` costs ``points`` in ``factor``."""
+    """One adverse reason: feature ``code`` costs ``points`` in ``factor``; ``value`` is the
+    person's value (None when missing, and always for the network factor)."""
 
     code: str
     factor: str
@@ -134,9 +135,12 @@ def explain(model: AdditiveModel, X: object) -> list[Explanation]:
                 break
             m = metas[j]
             v = float(frame.values[j, i])
+            # a network value (a share of 1 in 3 contacts, a count) could single a contact
+            # out: network reasons are the aggregate text and points only
+            hide = np.isnan(v) or m.factor == "network"
             text = reason_variants(m)[sides[i, r]]
             reasons.append(
-                Reason(m.name, m.factor, text, round(float(pts), 1), None if np.isnan(v) else v)
+                Reason(m.name, m.factor, text, round(float(pts), 1), None if hide else v)
             )
         out.append(
             Explanation(
