@@ -5,9 +5,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench-sim clean install
+# The browser tests (tests/test_web_*.py) drive Debian's Chromium through Playwright;
+# Playwright's own browser download is never used. Installed here when missing.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck bench-sim clean install chromium
 
 install: $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +26,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/openbureau demo
 
-test: install
+test: install chromium
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile

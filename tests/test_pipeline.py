@@ -49,10 +49,38 @@ def test_simulate_rejects_bad_parameters(tmp_path):
 
 
 def test_demo_runs_end_to_end_and_is_rerunnable(tmp_path):
-    args = ["demo", "--people", "600", "--dir", str(tmp_path / "demo")]
+    args = ["demo", "--people", "600", "--dir", str(tmp_path / "demo"), "--no-serve"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "read" in first.output and "quarantined 0" in first.output
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert "batch written: False" in again.output
+    _the_demo_population_is_served(tmp_path / "demo", first.output)
+
+
+def _the_demo_population_is_served(demo, output: str) -> None:
+    """What `make demo` ends with: the population served, the printed account working."""
+    import re
+
+    import httpx
+
+    from openbureau.service.demo import start
+
+    person = re.search(r"person (P\d+): score (\d+)", output)
+    assert person is not None
+    access, thread, server = start(
+        demo, demo / "store", demo / "model", demo / "scores.parquet", person.group(1), port=0
+    )
+    try:
+        with httpx.Client(base_url=access.url, timeout=30) as c:
+            r = c.post("/auth/login", json={"login": access.login, "password": access.password})
+            assert r.status_code == 200, r.text
+            me = c.get("/me/score", headers={"Authorization": f"Bearer {r.json()['token']}"})
+            assert me.status_code == 200, me.text
+            assert me.json()["person_id"] == person.group(1)
+            assert round(me.json()["score"]) == int(person.group(2))
+            assert c.get("/").status_code == 200  # the sign-in page
+    finally:
+        server.should_exit = True
+        thread.join(10)

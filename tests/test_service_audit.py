@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
 from conftest_service import database_url  # noqa: F401
@@ -61,6 +61,46 @@ def test_concurrent_appends_make_one_unbroken_chain(sessions, database_url):  # 
     assert report.ok and report.entries == 40, str(report)
     code, out = _verify(database_url)
     assert code == 0 and "intact: 40 entries" in out
+
+
+def test_group_commit_batches_concurrent_entries_into_one_chain(database_url):  # noqa: F811
+    """Two writers (two server processes) and 48 concurrent requests: one unbroken chain,
+    and the writers did commit several entries per transaction."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    fresh = session_factory(engine)
+    with fresh() as s:
+        start = s.scalar(select(func.count()).select_from(AccessLog))
+    writers = [audit.AuditWriter(fresh), audit.AuditWriter(fresh)]
+    barrier = threading.Barrier(48)
+
+    def request(i: int) -> None:
+        barrier.wait()
+        row = writers[i % 2].append(
+            partner_id=2,
+            partner_name="BatchCo",
+            person_id=f"P{i:08d}",
+            action="lookup",
+            purpose="tenancy",
+            outcome="granted",
+            reason="batched",
+            detail={"i": i},
+        )
+        assert row.seq > start
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in writers:
+        w.close()
+    with fresh() as s:
+        rows = s.scalars(select(AccessLog).where(AccessLog.partner_name == "BatchCo")).all()
+        report = audit.verify_chain(s)
+    engine.dispose()
+    assert len(rows) == 48 and report.ok, str(report)
+    assert len({r.at for r in rows}) < 48  # entries shared a transaction
 
 
 def test_verify_names_the_first_edited_deleted_or_truncated_entry(sessions, database_url):  # noqa: F811

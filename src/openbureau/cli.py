@@ -404,8 +404,12 @@ def demo(
     seed: int = typer.Option(7, "--seed"),
     workdir: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes."),
     policy: str | None = typer.Option(None, "--policy", help=POLICY_HELP + " Default: us."),
+    serve_demo: bool = typer.Option(
+        True, "--serve/--no-serve", help="End by serving the population on localhost."
+    ),
+    port: int = typer.Option(8000, "--port", help="Port to serve on (another if taken)."),
 ) -> None:
-    """Simulate, ingest, train, score and report: the whole pipeline on a fresh population."""
+    """Simulate, ingest, train, score, report, then serve: the whole pipeline, then the pages."""
     if policy is not None:
         from openbureau.policy import load_pack
 
@@ -472,17 +476,43 @@ def demo(
     out.print(f"6. scoring everyone as of {score_as_of} -> {scores_file}")
     scored = score_store(store_dir, model_dir, score_as_of, scores_file)
     out.print(str(scored))
-    _print_score_summary(scores_file)
+    shown = _print_score_summary(scores_file)
     numbers = write_report(model_dir, report_file, scores_file)
     out.print(
         f"7. model report (ROC, KS, calibration, distribution, factor weights, PSI): "
         f"[bold]{report_file}[/bold]  (score PSI {numbers['psi'].get('score', float('nan')):.3f})"
     )
     out.print(f"\nstore: {store_dir}   inspect with: openbureau status --store {store_dir}")
+    if serve_demo:
+        _serve_demo(workdir, store_dir, model_dir, scores_file, shown, port)
 
 
-def _print_score_summary(scores_file: Path) -> None:
-    """Score bands and one person's breakdown, as a person would see it."""
+def _serve_demo(
+    workdir: Path, store: Path, model: Path, scores: Path, person_id: str, port: int
+) -> None:
+    """8. serve the population until Ctrl-C, with the demo accounts printed."""
+    from openbureau.service.demo import start
+
+    out.print("8. serving the demo population (Ctrl-C stops it)")
+    with _usage_errors():
+        access, thread, server = start(workdir, store, model, scores, person_id, port)
+    out.print(
+        f"   [bold]{access.url}/[/bold]  sign in as [bold]{access.login}[/bold] / "
+        f"[bold]{access.password}[/bold] (person {access.person_id})\n"
+        f"   partner console {access.url}/partner  API key {access.partner_key}\n"
+        f"   analyst report  {access.url}/analyst  admin key {access.admin_key}\n"
+        f"   API docs        {access.url}/docs"
+    )
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
+
+
+def _print_score_summary(scores_file: Path) -> str:
+    """Score bands and one person's breakdown, as a person would see it; their id."""
     import numpy as np
     import pyarrow.parquet as pq
 
@@ -506,6 +536,7 @@ def _print_score_summary(scores_file: Path) -> None:
             out.print(
                 f"     reason {k}: {row[f'reason_{k}_text']} (-{row[f'reason_{k}_points']:.0f})"
             )
+    return str(row["person_id"])
 
 
 policy_app = typer.Typer(

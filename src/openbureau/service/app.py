@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openbureau import __version__
 from openbureau.benefits import DEFAULT_OFFERS
+from openbureau.service.audit import AuditWriter
 from openbureau.service.db import make_engine, migrate, session_factory
 from openbureau.service.deps import Service
 from openbureau.service.models import OfferRow
@@ -54,6 +55,11 @@ def build_service(settings: Settings) -> Service:
         models=ModelCache(),
         pack=load_pack(settings.policy),
         limiter=RateLimiter(settings.lookups_per_minute),
+        # its own engine: requests waiting for their entry hold their pooled connections,
+        # and the writer must never wait behind them for one
+        audit=AuditWriter(
+            session_factory(make_engine(settings.database_url, pool_size=2, max_overflow=0))
+        ),
     )
 
 
@@ -63,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        svc.audit.close()
+        svc.audit.sessions.kw["bind"].dispose()
         svc.engine.dispose()
 
     app = FastAPI(
@@ -91,4 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for name, text in PURPOSES.items()
         }
 
+    from openbureau.web import mount  # the pages people use (openbureau/web)
+
+    mount(app)
     return app

@@ -6,7 +6,8 @@ breaks the next row's link (and leaves a gap in ``seq``); deleting the tail no l
 matches the head row. ``verify_chain`` walks it and names the first broken entry.
 
 The head row is locked by an UPDATE before anything is read, so concurrent appenders queue
-on both databases and the chain never forks.
+on both databases and the chain never forks. The service appends through ``AuditWriter``,
+which commits the entries of concurrent requests together (group commit).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from openbureau.service.models import AccessLog, AccessLogHead, utcnow
@@ -64,31 +68,107 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AccessLog:
     """Append one entry in its own transaction (committed before the answer goes out)."""
+    entry = {
+        "partner_id": partner_id,
+        "partner_name": partner_name,
+        "person_id": person_id,
+        "action": action,
+        "purpose": purpose,
+        "outcome": outcome,
+        "reason": reason,
+        "detail": detail or {},
+    }
+    return append_many(sessions, [entry])[0]
+
+
+def append_many(sessions: sessionmaker[Session], entries: list[dict[str, Any]]) -> list[AccessLog]:
+    """Append ``entries`` in order in one transaction: one lock of the head, one commit."""
+    n = len(entries)
     with sessions.begin() as s:
-        seq, prev = s.execute(
+        last, prev = s.execute(
             update(AccessLogHead)
             .where(AccessLogHead.id == 1)
-            .values(seq=AccessLogHead.seq + 1)
+            .values(seq=AccessLogHead.seq + n)
             .returning(AccessLogHead.seq, AccessLogHead.last_hash)
         ).one()
-        fields: dict[str, Any] = {
-            "seq": seq,
-            "at": utcnow(),  # microseconds: what both databases keep
-            "partner_id": partner_id,
-            "partner_name": partner_name,
-            "person_id": person_id,
-            "action": action,
-            "purpose": purpose,
-            "outcome": outcome,
-            "reason": reason,
-            "detail": detail or {},
-            "prev_hash": prev,
-        }
-        row = AccessLog(**fields, hash=entry_hash(fields))
-        s.add(row)
-        s.flush()
-        s.execute(update(AccessLogHead).where(AccessLogHead.id == 1).values(last_hash=row.hash))
-    return row
+        at = utcnow()  # microseconds: what both databases keep
+        rows: list[dict[str, Any]] = []
+        for i, entry in enumerate(entries):
+            fields: dict[str, Any] = {
+                **entry,
+                "seq": last - n + 1 + i,
+                "at": at,
+                "detail": entry.get("detail") or {},
+                "prev_hash": prev,
+            }
+            fields["hash"] = prev = entry_hash(fields)
+            rows.append(fields)
+        s.execute(insert(AccessLog), rows)  # one executemany, no ORM unit of work
+        s.execute(update(AccessLogHead).where(AccessLogHead.id == 1).values(last_hash=prev))
+    return [AccessLog(**r) for r in rows]
+
+
+class AuditWriter:
+    """Group commit for the access log: concurrent requests hand their entries to one writer
+    thread, which appends everything waiting in one transaction and then releases them.
+
+    The chain head is locked for the whole of an append, commit (and its disk flush)
+    included, so one append per transaction caps the lookups of the whole service at one per
+    flush (~6 ms here: ~160/s). Batching keeps the promise that an entry is committed before
+    its answer goes out, and the chain's order is the order entries reached the writer.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], max_batch: int = 512) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[AccessLog]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def append(self, timeout: float = 60.0, **entry: Any) -> AccessLog:
+        """Queue one entry and wait until it is committed (its row, with seq and hash)."""
+        done: Future[AccessLog] = Future()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="openbureau-audit-writer", daemon=True
+                )
+                self._thread.start()
+            self._queue.put((entry, done))
+        return done.result(timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._queue.put(None)
+                self._thread.join(30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                rows = append_many(self.sessions, [e for e, _ in batch])
+            except BaseException as exc:  # every waiter learns its entry was not written
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, done), row in zip(batch, rows, strict=True):
+                done.set_result(row)
 
 
 @dataclass(frozen=True)

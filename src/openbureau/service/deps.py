@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from openbureau.service.audit import AuditWriter
 from openbureau.service.models import LoginSession, Partner, Person
 from openbureau.service.ratelimit import RateLimiter
 from openbureau.service.replay import ModelCache
@@ -29,10 +30,12 @@ class Service:
     models: ModelCache
     pack: Any
     limiter: RateLimiter
+    audit: AuditWriter
 
 
-def service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+async def service(request: Request) -> Service:
+    """Async on purpose: no I/O, so no hop to the thread pool (one per sync dependency)."""
+    return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(service)]

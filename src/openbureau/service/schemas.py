@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Scope = Literal["lookup", "decision"]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="An id from a listing.")]
 PersonRef = Field(min_length=1, max_length=64, description="The person's bureau id.")
 MAX_CONSENT_DAYS = 730
 
@@ -193,7 +196,9 @@ class PersonOut(Out):
 
 class PartnerIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
-    scopes: list[Scope] = Field(default_factory=lambda: ["lookup", "decision"], min_length=1)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: cast(list[Scope], ["lookup", "decision"]), min_length=1
+    )
 
 
 class PartnerOut(Out):
@@ -349,7 +354,7 @@ class FreezeOut(Out):
 
 
 class ReviewIn(BaseModel):
-    decision_seq: int = Field(ge=1, le=2**62, description="The access-log entry of the decision.")
+    decision_seq: int = Field(ge=1, le=MAX_ID, description="The access-log entry of the decision.")
     statement: str = Field(min_length=1, max_length=4000)
 
 

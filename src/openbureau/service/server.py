@@ -1,10 +1,21 @@
-"""Run the service with uvicorn, and the operations behind `openbureau serve` and `audit`."""
+"""Run the service with uvicorn, and the operations behind `openbureau serve` and `audit`.
+
+``$OPENBUREAU_WORKERS`` (default 1) runs that many server processes on the port; each has
+its own connection pool and rate limiter. ``$OPENBUREAU_LOG_LEVEL`` sets uvicorn's log
+level (``warning`` drops the per-request access log).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 from openbureau.service.settings import Settings
+
+_SETTINGS_ENV = "OPENBUREAU_SERVE_SETTINGS"
 
 
 def serve(
@@ -13,17 +24,42 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     scores: Path | None = None,
-    log_level: str = "info",
+    log_level: str | None = None,
+    workers: int | None = None,
 ) -> None:
     """Migrate, publish ``scores`` if it is not published yet, then serve until stopped."""
     import uvicorn
 
     from openbureau.service.app import create_app
 
-    app = create_app(settings)
+    workers = workers or int(os.environ.get("OPENBUREAU_WORKERS", "1"))
+    log_level = log_level or os.environ.get("OPENBUREAU_LOG_LEVEL", "info")
+    app = create_app(settings)  # migrates and seeds once, before any worker starts
     if scores is not None:
         publish_once(app.state.service, scores)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if workers <= 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        return
+    app.state.service.engine.dispose()
+    os.environ[_SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings), default=str)
+    uvicorn.run(
+        "openbureau.service.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+def app_from_env() -> Any:
+    """The app of one worker process, from the settings its parent put in the environment."""
+    from openbureau.service.app import create_app
+
+    raw = json.loads(os.environ[_SETTINGS_ENV])
+    for name in ("store", "model"):
+        raw[name] = Path(raw[name]) if raw[name] else None
+    return create_app(Settings(**raw))
 
 
 def publish_once(svc: object, scores: Path) -> str:

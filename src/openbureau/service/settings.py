@@ -28,5 +28,8 @@ class Settings:
     admin_key: str | None = field(default_factory=lambda: os.environ.get("OPENBUREAU_ADMIN_KEY"))
     policy: str | None = field(default_factory=lambda: os.environ.get("OPENBUREAU_POLICY"))
     session_hours: float = 12.0
-    lookups_per_minute: int = 600  # per partner; 0 turns rate limiting off
+    # per partner and process; 0 turns rate limiting off ($OPENBUREAU_LOOKUPS_PER_MINUTE)
+    lookups_per_minute: int = field(
+        default_factory=lambda: int(os.environ.get("OPENBUREAU_LOOKUPS_PER_MINUTE", "600"))
+    )
     dispute_days: float = 30.0  # a dispute unresolved this long is resolved for the person

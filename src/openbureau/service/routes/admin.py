@@ -26,6 +26,7 @@ from openbureau.service.publish import PublishError, publish
 from openbureau.service.purposes import PurposeError, check_purpose
 from openbureau.service.replay import ReplayError, replay
 from openbureau.service.schemas import (
+    MAX_ID,
     ChainOut,
     DisputeOut,
     DisputeResolveIn,
@@ -40,6 +41,7 @@ from openbureau.service.schemas import (
     ReplayOut,
     ReviewOut,
     ReviewUpdateIn,
+    RowId,
     VersionOut,
 )
 from openbureau.service.security import hash_password, new_api_key, sha256_hex
@@ -167,7 +169,12 @@ def list_versions(s: DB) -> list[VersionOut]:
 
 
 @router.get("/replay/{person_id}")
-def replay_score(person_id: str, s: DB, svc: ServiceDep, version: int | None = None) -> ReplayOut:
+def replay_score(
+    person_id: str,
+    s: DB,
+    svc: ServiceDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> ReplayOut:
     """Re-score a published score from its snapshot with its model; say if it is identical."""
     try:
         result = replay(
@@ -200,7 +207,9 @@ def list_disputes(
 
 
 @router.post("/disputes/{dispute_id}/resolve")
-def resolve_dispute(dispute_id: int, body: DisputeResolveIn, s: DB, svc: ServiceDep) -> DisputeOut:
+def resolve_dispute(
+    dispute_id: RowId, body: DisputeResolveIn, s: DB, svc: ServiceDep
+) -> DisputeOut:
     """Uphold (the record's effect is deleted) or reject (the published score stands)."""
     from openbureau.service.routes.rights import dispute_out
 
@@ -231,7 +240,7 @@ def list_reviews(
 
 
 @router.post("/reviews/{review_id}")
-def update_review(review_id: int, body: ReviewUpdateIn, s: DB) -> ReviewOut:
+def update_review(review_id: RowId, body: ReviewUpdateIn, s: DB) -> ReviewOut:
     """A reviewer takes a review up, or closes it with the outcome the person will see."""
     from openbureau.service.routes.rights import review_out
 

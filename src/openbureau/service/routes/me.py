@@ -41,6 +41,7 @@ from openbureau.service.schemas import (
     OpenDisputeScore,
     PathOut,
     ReasonOut,
+    RowId,
     Subscores,
     WhatIfChange,
     WhatIfIn,
@@ -290,7 +291,7 @@ def my_consents(person: CurrentPerson, s: DB) -> list[ConsentOut]:
 
 
 @router.delete("/consents/{consent_id}")
-def revoke_consent(consent_id: int, person: CurrentPerson, s: DB) -> ConsentOut:
+def revoke_consent(consent_id: RowId, person: CurrentPerson, s: DB) -> ConsentOut:
     """Revoke at once: the next lookup is refused."""
     consent = s.get(Consent, consent_id)
     if consent is None or consent.person_pk != person.id:

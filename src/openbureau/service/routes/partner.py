@@ -17,12 +17,11 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
 from openbureau.benefits import adverse_action_notice, band, decide
-from openbureau.service import audit
 from openbureau.service.deps import DB, CurrentPartner, ServiceDep
 from openbureau.service.disputes import Effective, effective
-from openbureau.service.models import OfferRow, Partner, Person
+from openbureau.service.models import OfferRow, Partner
 from openbureau.service.purposes import PurposeError, check_purpose, new_credit_purposes
-from openbureau.service.queries import active_consent, current_score, is_frozen
+from openbureau.service.queries import FACTORS, gate_row
 from openbureau.service.ratelimit import retry_after_header
 from openbureau.service.schemas import (
     LookupIn,
@@ -45,8 +44,7 @@ class _Log:
         self.person, self.action, self.purpose = person, action, purpose
 
     def _append(self, outcome: str, reason: str, detail: dict[str, Any]) -> None:
-        audit.append(
-            self.svc.sessions,
+        self.svc.audit.append(
             partner_id=self.partner.id,
             partner_name=self.partner.name,
             person_id=self.person,
@@ -82,39 +80,47 @@ def _gate(
         check_purpose(log.purpose, svc.pack)
     except PurposeError as exc:
         log.deny(status.HTTP_403_FORBIDDEN, str(exc))
-    person = s.scalar(select(Person).where(Person.person_id == log.person))
-    consent = None if person is None else active_consent(s, person.id, partner.id, log.purpose)
-    if consent is None:
+    g = gate_row(s, log.person, partner.id, log.purpose)
+    if g is None or g.consent_id is None:
         log.deny(
             status.HTTP_403_FORBIDDEN,
             f"no active consent from person {log.person!r} for {partner.name} and purpose "
             f"{log.purpose!r}",
         )
-    assert person is not None
-    if log.purpose in new_credit_purposes(svc.pack) and is_frozen(s, person.id):
+    if g.frozen and log.purpose in new_credit_purposes(svc.pack):
         log.deny(
             status.HTTP_403_FORBIDDEN,
             f"person {log.person!r} has frozen their file: lookups for new credit "
             f"({log.purpose}) are refused until they lift the freeze",
         )
-    found = current_score(s, log.person)
-    if found is None:
+    if g.version is None or g.score is None:
         log.deny(status.HTTP_404_NOT_FOUND, f"no published score for person {log.person!r}")
-    return consent, found[0], found[1], effective(s, person.id, found[0], found[1])
+    version, row = g.version, g.score
+    if g.disputed:  # rare: only then read the disputes themselves
+        eff = effective(s, g.person_pk, version, row)
+    else:
+        eff = Effective(
+            row.score,
+            {f: getattr(row, f"points_{f}") for f in FACTORS},
+            row.reasons,
+            None,
+            [],
+        )
+    return g, version, row, eff
 
 
 @router.post("/lookup")
 def lookup(body: LookupIn, partner: CurrentPartner, s: DB, svc: ServiceDep) -> LookupOut:
     """A threshold proof ("score >= 650: true"), and the number only if the person agreed."""
     log = _Log(svc, partner, body.person, "lookup", body.purpose)
-    consent, version, row, eff = _gate(svc, s, partner, log, "lookup")
+    g, version, row, eff = _gate(svc, s, partner, log, "lookup")
     threshold = DEFAULT_THRESHOLD if body.threshold is None else body.threshold
     meets = eff.score >= threshold
-    share = consent.share_number
+    share = g.share_number
     pending = eff.open[-1] if eff.open else None
     detail: dict[str, Any] = {
         "threshold": threshold,
-        "consent": consent.id,
+        "consent": g.consent_id,
         "version": version.id,
         "disclosed": "number" if share else "threshold_proof",
     }

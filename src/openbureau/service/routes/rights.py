@@ -29,6 +29,7 @@ from openbureau.service.schemas import (
     RecordsOut,
     ReviewIn,
     ReviewOut,
+    RowId,
     Subscores,
 )
 
@@ -141,7 +142,7 @@ def my_disputes(person: CurrentPerson, s: DB, svc: ServiceDep) -> list[DisputeOu
 
 
 @router.get("/disputes/{dispute_id}")
-def my_dispute(dispute_id: int, person: CurrentPerson, s: DB, svc: ServiceDep) -> DisputeOut:
+def my_dispute(dispute_id: RowId, person: CurrentPerson, s: DB, svc: ServiceDep) -> DisputeOut:
     settle_overdue(s, svc, person.id)
     d = s.get(Dispute, dispute_id)
     if d is None or d.person_pk != person.id:
