@@ -99,7 +99,14 @@ def days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
 
 
 def months_since(t: ir.Table, date: ir.DateValue) -> ir.FloatingValue:
-    return days(t.as_of, date) / DAYS_PER_MONTH
+    return per_days(days(t.as_of, date), DAYS_PER_MONTH)
+
+
+def per_days(n: ir.NumericValue, unit: float) -> ir.FloatingValue:
+    """``n`` days in units of ``unit`` days, in float64. The cast comes first: Spark reads
+    a literal such as 30.4375 as a decimal, and an integer divided by a decimal is a
+    decimal rounded to 7 places there (DuckDB divides in floating point either way)."""
+    return n.cast("float64") / unit
 
 
 def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:

@@ -17,6 +17,7 @@ from openbureau.features.frame import (
     drop,
     money,
     months_since,
+    per_days,
     ratio,
     within,
 )
@@ -101,9 +102,9 @@ def _accounts(frame: Frame) -> ir.Table:
         open_revolving_accounts=a.account_id.count(where=open_ & a.kind.isin(REVOLVING)),
         open_instalment_accounts=a.account_id.count(where=open_ & a.kind.isin(INSTALMENT)),
         open_mortgage_accounts=a.account_id.count(where=open_ & (a.kind == "mortgage")),
-        oldest_account_months=age.max() / DAYS_PER_MONTH,
-        avg_account_age_months=age.mean() / DAYS_PER_MONTH,
-        newest_account_months=age.min() / DAYS_PER_MONTH,
+        oldest_account_months=per_days(age.max(), DAYS_PER_MONTH),
+        avg_account_age_months=per_days(age.mean(), DAYS_PER_MONTH),
+        newest_account_months=per_days(age.min(), DAYS_PER_MONTH),
         new_accounts_6m=a.account_id.count(where=within(a, a.opened, 6)),
         new_accounts_12m=a.account_id.count(where=within(a, a.opened, 12)),
     )

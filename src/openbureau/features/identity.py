@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from openbureau.features.frame import DAYS_PER_YEAR, Frame, days, drop, months_since, within
+from openbureau.features.frame import (
+    DAYS_PER_YEAR,
+    Frame,
+    days,
+    drop,
+    months_since,
+    per_days,
+    within,
+)
 from openbureau.features.spec import KEYS, FeatureGroup, for_factor
 
 ID_DOCUMENTS = ("national_id", "passport")
@@ -48,7 +56,7 @@ def _addresses(frame: Frame) -> ir.Table:
         address_changes_24m=a.since.count(where=within(a, a.since, 24)),
     )
     return drop(
-        agg.mutate(years_at_address=days(agg.as_of, agg._since) / DAYS_PER_YEAR),
+        agg.mutate(years_at_address=per_days(days(agg.as_of, agg._since), DAYS_PER_YEAR)),
         "_since",
     )
 

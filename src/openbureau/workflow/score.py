@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
+    from openbureau.model import AdditiveModel
     from openbureau.policy import PolicyPack
 
 
@@ -83,6 +84,28 @@ def _check_catalog(manifest: dict[str, Any], pack: PolicyPack, expected: str) ->
     )
 
 
+def prepare_scoring(
+    model_dir: Path, policy: str | Path | PolicyPack | None = None
+) -> tuple[dict[str, Any], PolicyPack]:
+    """The model's manifest and the pack to score under, after the checks every scoring
+    path makes: the model uses no factor the pack forbids, and it was trained on the
+    feature catalog this openbureau computes under the pack."""
+    from openbureau.features import catalog_version
+    from openbureau.model import FeatureMeta
+    from openbureau.policy import check_model
+
+    manifest = json.loads((Path(model_dir) / "artifact.json").read_text())
+    pack = scoring_pack(manifest, policy)
+    check_model(
+        pack,
+        [FeatureMeta(**f) for f in manifest["features"]],
+        manifest["factor_max_points"],
+        model_id=manifest["model_id"],
+    )
+    _check_catalog(manifest, pack, catalog_version(pack.feature_params()))
+    return manifest, pack
+
+
 def score_store(
     store: str | Path | None,
     model_dir: Path,
@@ -101,29 +124,44 @@ def score_store(
     import time
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from openbureau.explain import breakdown_table, reason_text_columns
-    from openbureau.features import build_features, catalog_version, feature_specs
-    from openbureau.model import FeatureMeta, load
-    from openbureau.policy import check_model, drop_forbidden_columns
+    from openbureau.features import build_features
+    from openbureau.model import load
     from openbureau.store import Store
 
     started = time.perf_counter()
-    manifest = json.loads((Path(model_dir) / "artifact.json").read_text())
-    pack = scoring_pack(manifest, policy)
+    manifest, pack = prepare_scoring(model_dir, policy)
     params = pack.feature_params()
-    check_model(
-        pack,
-        [FeatureMeta(**f) for f in manifest["features"]],
-        manifest["factor_max_points"],
-        model_id=manifest["model_id"],
-    )
-    _check_catalog(manifest, pack, catalog_version(params))
     model = load(model_dir)
     with Store(store, read_only=True) as db:
         features = build_features(db.con, as_of, params=params)
-    features = drop_forbidden_columns(features, {s.name: s.factor for s in feature_specs()}, pack)
     if features.num_rows == 0:
         raise ValueError(f"no people known before {as_of} in the store")
+    table = score_table(model, manifest, pack, features)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    return ScoreRunReport(
+        out=out,
+        model_id=manifest["model_id"],
+        as_of=as_of,
+        people=table.num_rows,
+        mean_score=float(pc.mean(table.column("score")).as_py()),
+        seconds=time.perf_counter() - started,
+        policy=pack.name,
+    )
+
+
+def score_table(
+    model: AdditiveModel, manifest: dict[str, Any], pack: PolicyPack, features: pa.Table
+) -> pa.Table:
+    """The rows ``score_store`` writes for a feature matrix (``build_features``' schema):
+    forbidden factors' columns dropped first, then scores, sub-scores, reasons, versions and
+    the input hash. Row by row independent, so any split of ``features`` (Spark's
+    partitions) gives the same rows."""
+    from openbureau.explain import breakdown_table, reason_text_columns
+    from openbureau.features import feature_specs
+    from openbureau.policy import drop_forbidden_columns
+
+    features = drop_forbidden_columns(features, {s.name: s.factor for s in feature_specs()}, pack)
     scored = model.score_breakdown(features)
     result = breakdown_table(scored)
     texts = reason_text_columns(model, features, scored)
@@ -152,15 +190,4 @@ def score_store(
     columns["policy"] = pa.array([pack.name] * n, pa.string()).dictionary_encode()
     columns["policy_digest"] = pa.array([pack.digest] * n, pa.string()).dictionary_encode()
     columns["input_hash"] = input_hash(features)
-    table = pa.table(columns)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, out)
-    return ScoreRunReport(
-        out=out,
-        model_id=manifest["model_id"],
-        as_of=as_of,
-        people=n,
-        mean_score=float(pc.mean(table.column("score")).as_py()),
-        seconds=time.perf_counter() - started,
-        policy=pack.name,
-    )
+    return pa.table(columns)
