@@ -240,9 +240,9 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         original = list(self.shapes_)
         sub = Frame(frame.values[:, held_rows], frame.segment[held_rows], frame.had_names)
         before = self._table_raw(original, None, sub)
-        adjusted = held
-        for _ in range(2):
-            shapes, gate, report = bound_network(
+
+        def bound() -> tuple[list[Shape], NetworkGate | None, dict[str, Any]]:
+            return bound_network(
                 original,
                 self.features_,
                 frame,
@@ -252,18 +252,11 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
                 contacts_feature=self.network_contacts_feature,
                 exposures=self.network_exposures,
             )
-            adjusted = held + self._table_raw(shapes, gate, sub) - before
-            self.calibration_ = calibrate(adjusted)
-        shapes, gate, report = bound_network(
-            original,
-            self.features_,
-            frame,
-            self.scaling_.factor * self.calibration_.slope,
-            cap=float(self.network_cap),
-            min_contacts=int(self.network_min_contacts),
-            contacts_feature=self.network_contacts_feature,
-            exposures=self.network_exposures,
-        )
+
+        for _ in range(2):
+            shapes, gate, _ = bound()
+            self.calibration_ = calibrate(held + self._table_raw(shapes, gate, sub) - before)
+        shapes, gate, report = bound()
         self.shapes_, self.network_gate_, self.network_bound_ = shapes, gate, report
         return held + self._table_raw(shapes, gate, sub) - before
 

@@ -28,9 +28,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from openbureau.benefits import band
+from openbureau.contract import FACTORS
 from openbureau.service.models import CurrentVersion, Score, ScoreVersion, utcnow
 
-FACTORS = ("history", "behavior", "capacity", "identity", "network")
 REQUIRED = (
     "person_id",
     "as_of",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from openbureau.contract import FACTORS
 from openbureau.service.models import (
     Consent,
     CurrentVersion,
@@ -19,8 +20,6 @@ from openbureau.service.models import (
     ScoreVersion,
 )
 from openbureau.service.schemas import ReasonOut, ScoreOut, Subscores
-
-FACTORS = ("history", "behavior", "capacity", "identity", "network")
 
 
 def current_score(s: Session, person_id: str) -> tuple[ScoreVersion, Score] | None:
