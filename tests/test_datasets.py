@@ -11,12 +11,14 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import re
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from openbureau.contract import prohibited_category
 from openbureau.datasets import ADAPTERS, factor_map_path, load_dataset
 from openbureau.datasets.adapters import LENDING_CLUB_LEAKAGE
 from openbureau.evaluate import load_factor_map, load_inputs
@@ -214,3 +216,141 @@ def test_module_entry_writes_table_and_map(tmp_path, capsys):
     assert (tmp_path / "out" / "factors.yaml").read_text().startswith("# Give Me Some Credit")
     assert main(["german_credit", str(tmp_path / "nothing"), str(tmp_path / "o")]) == 2
     assert "none of" in capsys.readouterr().err
+
+
+# --- derived columns: computed as documented, missing kept missing, nothing protected ---------
+GMSC_COLUMNS = (
+    "RevolvingUtilizationOfUnsecuredLines", "age", "NumberOfTime30-59DaysPastDueNotWorse",
+    "DebtRatio", "MonthlyIncome", "NumberOfOpenCreditLinesAndLoans", "NumberOfTimes90DaysLate",
+    "NumberRealEstateLoansOrLines", "NumberOfTime60-89DaysPastDueNotWorse", "NumberOfDependents",
+)  # fmt: skip
+
+
+def _gmsc_prepared(rows: list[tuple]):
+    from openbureau.evaluate import prepare
+
+    fill = [  # one row per segment of the shipped map, so that every segment has a row
+        (0.9, 30, 1, 0.3, 1000, 2, 0, 0, 0, 0),
+        (0.1, 30, 1, 0.3, 1000, 2, 0, 0, 0, 0),
+        (0.9, 30, 0, 0.3, 1000, 2, 0, 0, 0, 0),
+        (0.1, 30, 0, 0.3, 1000, 2, 0, 0, 0, 0),
+    ]
+    df = pd.DataFrame([*rows, *fill], columns=list(GMSC_COLUMNS), dtype=np.float64)
+    df.insert(0, "SeriousDlqin2yrs", np.arange(len(df)) % 2)
+    df.insert(0, "ID", np.arange(len(df)) + 1)
+    fm = load_factor_map(factor_map_path("give_me_some_credit"))
+    return prepare(df, "<gmsc rows>", fm, "SeriousDlqin2yrs", id_column="ID").data
+
+
+def test_gmsc_derived_columns_are_computed_as_documented():
+    nan = np.nan
+    d = _gmsc_prepared(
+        [
+            # util, age, 30-59, debt ratio, income, open, 90+, real estate, 60-89, dependents
+            (0.5, 40, 1, 0.3, 1000, 2, 3, 1, 2, 1),
+            (10.0, 50, 0, 0.25, 3000, 0, 0, 0, 0, nan),
+            (1.5, 60, 98, 0.2, 0, 4, 98, 0, 98, 0),
+            (10.5, 35, 0, 2500.0, nan, 9, 0, 2, 0, 3),
+        ]
+    )
+    assert d["RevolvingUtilization"].tolist()[:3] == [0.5, 10.0, 1.5]  # over the limit is real
+    assert d.loc[0, "MonthlyDebt"] == pytest.approx(300.0)
+    assert d.loc[0, "DebtToIncome"] == pytest.approx(0.3)
+    assert d.loc[0, "IncomePerPerson"] == pytest.approx(500.0)  # 1000 / (1 dependent + 1)
+    assert d.loc[1, "IncomePerPerson"] == pytest.approx(3000.0)  # unknown dependents: none
+    assert d.loc[0, "DisposableIncome"] == pytest.approx(700.0)
+    assert d.loc[0, "DebtPerLine"] == pytest.approx(100.0)  # 300 / (2 open lines + 1)
+    assert d.loc[0, "TotalLate"] == 6 and d.loc[0, "WeightedLate"] == 1 + 2 * 2 + 3 * 3
+    # the 96/98 codes are kept: the most late payments a row can show, ranked last
+    assert d.loc[2, "TotalLate"] == 3 * 98 and d["TotalLate"].idxmax() == 2
+    assert d["IncomeUnreported"].tolist()[:4] == [0, 0, 1, 1]  # 0 is not an income
+    assert d["RevolvingUnused"].tolist()[:4] == [0, 0, 0, 0]
+
+
+def test_gmsc_placeholder_incomes_and_zero_utilisation_get_their_own_features():
+    d = _gmsc_prepared(
+        [
+            (0.0, 40, 0, 1500.0, 0, 2, 0, 1, 0, 1),  # income 0: DebtRatio holds dollars
+            (0.3, 50, 0, 900.0, 1, 4, 0, 0, 0, 0),  # income 1: likewise
+            (0.3, 50, 0, 0.4, 2, 4, 0, 0, 0, 0),  # income 2 is read as reported
+        ]
+    )
+    assert d["IncomeUnreported"].tolist()[:3] == [1, 1, 0]
+    assert np.isnan(d.loc[0, "ReportedIncome"]) and np.isnan(d.loc[1, "ReportedIncome"])
+    assert d.loc[2, "ReportedIncome"] == 2
+    assert d["MonthlyDebt"].tolist()[:3] == pytest.approx([1500.0, 900.0, 0.8])
+    assert np.isnan(d.loc[0, "DebtToIncome"]) and np.isnan(d.loc[1, "DebtToIncome"])
+    for col in ("IncomePerPerson", "DisposableIncome"):  # not 0 or 1 - 900 dollars
+        assert np.isnan(d.loc[0, col]) and np.isnan(d.loc[1, col]), col
+    # no balance at all is its own fact; the utilisation itself stays 0, not missing
+    assert d.loc[0, "RevolvingUnused"] == 1 and d.loc[0, "RevolvingUtilization"] == 0
+    assert d.loc[1, "RevolvingUnused"] == 0
+
+
+def test_gmsc_derived_columns_keep_missing_and_data_errors_missing():
+    nan = np.nan
+    d = _gmsc_prepared(
+        [
+            (0.2, 40, 0, 0.3, 1000, 2, 0, 1, 0, 1),
+            (10.5, 35, 0, 2500.0, nan, 9, 0, 2, 0, 3),  # income unreported: DebtRatio is dollars
+            (0.1, 60, 0, 0.2, 0, 4, 0, 0, 0, 0),  # zero income: no ratio can be read
+        ]
+    )
+    assert np.isnan(d.loc[1, "RevolvingUtilization"])  # 1,050% is a data error, not a balance
+    assert np.isnan(d.loc[1, "DebtToIncome"]) and np.isnan(d.loc[2, "DebtToIncome"])
+    assert d.loc[1, "MonthlyDebt"] == 2500.0  # the dollars the file holds
+    assert d.loc[1, "DebtPerLine"] == pytest.approx(250.0)
+    assert d.loc[1, "IncomeUnreported"] == 1
+    for col in ("ReportedIncome", "IncomePerPerson", "DisposableIncome"):
+        assert np.isnan(d.loc[1, col]), col  # unreported income is never read as zero
+
+
+SQL_NAME = re.compile(r'"([^"]+)"')
+
+
+def _sql_inputs(fm) -> dict[str, set[str]]:
+    """Columns each derived feature and segment rule reads (DuckDB quoted identifiers)."""
+    out = {f"derived.{f.name}": set(SQL_NAME.findall(f.sql)) for f in fm.derived}
+    for r in fm.segments:
+        if r.when is not None:  # the last rule takes every remaining row
+            out[f"segment.{r.name}"] = set(SQL_NAME.findall(r.when))
+    return out
+
+
+def _protected_inputs(fm) -> list[str]:
+    """Derived features or segments that read a prohibited or protected column."""
+    bad = []
+    for where, cols in _sql_inputs(fm).items():
+        for c in sorted(cols):
+            why = fm.ignore.get(c, "")
+            if prohibited_category(c) is not None or "protected" in why or "proxy" in why:
+                bad.append(f"{where} reads {c!r}")
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_no_shipped_derived_column_or_segment_reads_a_protected_column(name):
+    fm = load_factor_map(factor_map_path(name))
+    assert _protected_inputs(fm) == []
+    known = {*fm.columns, *fm.ignore, *(f.name for f in fm.derived)}
+    for where, cols in _sql_inputs(fm).items():
+        assert cols and cols <= known, (where, cols - known)  # no typo hides a column
+
+
+def test_the_protected_input_check_catches_a_derived_proxy():
+    from openbureau.evaluate.factormap import parse_factor_map
+
+    fm = parse_factor_map(
+        {
+            "factors": {"income": {"factor": "capacity", "reason": "Low income"}},
+            "derived": {
+                "household": {
+                    "sql": "CASE WHEN \"personal_status_and_sex\" LIKE 'female%' THEN 1 END",
+                    "factor": "identity",
+                    "reason": "Household",
+                }
+            },
+            "ignore": {"personal_status_and_sex": "protected attribute (sex)"},
+        }
+    )
+    assert _protected_inputs(fm) == ["derived.household reads 'personal_status_and_sex'"]

@@ -352,27 +352,106 @@ def train(
         out.print(str(report))
 
 
+ENGINES = ("duckdb", "spark")
+
+
+def _spark_conf(values: list[str]) -> dict[str, str]:
+    conf = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--conf {item!r} is not KEY=VALUE (e.g. spark.executor.memory=8g)")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
 @app.command()
 def score(
     model_dir: Path = typer.Option(..., "--model", help="Model folder from `train`."),
     as_of: str = typer.Option(..., "--as-of", help="Score with events before this date."),
-    output: Path = typer.Option(..., "--out", help="Parquet file to write."),
+    output: str = typer.Option(
+        ...,
+        "--out",
+        help="Parquet file to write (duckdb); a Parquet folder, any Spark path (spark).",
+    ),
     store: Path | None = STORE_OPTION,
     policy: str | None = typer.Option(
         None, "--policy", help=POLICY_HELP + " Default: the pack the model was trained under."
+    ),
+    engine: str = typer.Option(
+        "duckdb", "--engine", help="duckdb (the embedded store) or spark (docs/spark.md)."
+    ),
+    master: str | None = typer.Option(
+        None, "--master", help="[spark] Spark master. Default: spark-submit's, else local[2]."
+    ),
+    tables: str | None = typer.Option(
+        None,
+        "--tables",
+        help="[spark] Contract tables as Parquet, <DIR>/<table>/part-*.parquet (as `simulate` "
+        "writes), on any path Spark reads (hdfs://, s3a://). Default: export the store.",
+    ),
+    conf: list[str] = typer.Option(
+        [], "--conf", help="[spark] KEY=VALUE Spark setting; repeat for more."
+    ),
+    partitions: int | None = typer.Option(
+        None, "--partitions", help="[spark] Part files to write (default: shuffle partitions)."
+    ),
+    merged: Path | None = typer.Option(
+        None, "--merged", help="[spark] Also write one Parquet file, for `serve --scores`."
+    ),
+    checkpoint_dir: str | None = typer.Option(
+        None,
+        "--checkpoint-dir",
+        help="[spark] Reliable checkpoints of the network walk here (a cluster: HDFS, S3).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Score everyone in the store: score, factor sub-scores, reasons, model and input hash.
 
-    A model that uses a factor the policy pack forbids is refused (exit code 2).
+    With --engine spark the same rows are computed on Spark and written as a folder of
+    Parquet part files (each person in one file, sorted by person_id). A model that uses
+    a factor the policy pack forbids is refused (exit code 2).
     """
-    from openbureau.workflow import score_store
-
     with _usage_errors():
-        report = score_store(store, model_dir, _as_of(as_of), output, policy=policy)
+        if engine not in ENGINES:
+            raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        spark_only = {
+            "--master": master,
+            "--tables": tables,
+            "--conf": conf or None,
+            "--partitions": partitions,
+            "--merged": merged,
+            "--checkpoint-dir": checkpoint_dir,
+        }
+        given = [name for name, value in spark_only.items() if value is not None]
+        if engine == "duckdb" and given:
+            raise ValueError(f"{', '.join(given)} only apply with --engine spark")
+        if engine == "duckdb":
+            from openbureau.workflow import score_store
+
+            report: Any = score_store(store, model_dir, _as_of(as_of), Path(output), policy=policy)
+        else:
+            from openbureau.spark.job import run
+            from openbureau.spark.session import SparkUnavailable
+
+            try:
+                report = run(
+                    model_dir,
+                    _as_of(as_of),
+                    output,
+                    tables=tables,
+                    store=store,
+                    master=master,
+                    conf=_spark_conf(conf),
+                    policy=policy,
+                    partitions=partitions,
+                    merged=merged,
+                    checkpoint_dir=checkpoint_dir,
+                )
+            except SparkUnavailable as exc:
+                raise ValueError(f"the Spark engine cannot start: {exc}") from None
     if as_json:
-        _print_json(dataclasses.asdict(report))
+        _print_json({"engine": engine, **dataclasses.asdict(report)})
     else:
         out.print(str(report))
 
@@ -635,6 +714,11 @@ def policy_show(
 from openbureau.evaluate.command import evaluate as _evaluate  # noqa: E402 - light imports only
 
 app.command(name="evaluate")(_evaluate)
+from openbureau.workflow.rescore_command import rescore_command  # noqa: E402 - light imports
+
+app.command(name="rescore")(rescore_command)
+app.command(name="monitor")(__import__("openbureau.monitor.command").monitor.command.monitor)
+app.command(name="release")(__import__("openbureau.release.command").release.command.release)
 
 
 @app.command()
@@ -651,6 +735,12 @@ def serve(
     scores: Path | None = typer.Option(
         None, "--scores", help="Publish this scores file first (skipped if already published)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Server processes (default $OPENBUREAU_WORKERS, else 1); they share the rate limit.",
+    ),
 ) -> None:
     """Serve the bureau API (OpenAPI at /docs); migrates the database to the latest schema."""
     from openbureau.service.server import serve as run_server
@@ -660,7 +750,8 @@ def serve(
         settings = Settings(
             database_url=database_url or default_database_url(store), store=store, model=model
         )
-        run_server(settings, host=host, port=port, scores=scores)
+        err.print(registry_cli.champion_banner(settings.database_url))
+        run_server(settings, host=host, port=port, scores=scores, workers=workers)
 
 
 audit_app = typer.Typer(
@@ -668,6 +759,9 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
+from openbureau.registry import cli as registry_cli  # noqa: E402 - typer and rich only
+
+app.add_typer(registry_cli.app, name="models")
 DATABASE_URL_OPTION = typer.Option(
     None, "--database-url", help="SQLAlchemy URL (default: $DATABASE_URL, else the SQLite file)."
 )

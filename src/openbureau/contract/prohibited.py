@@ -82,6 +82,11 @@ PROHIBITED_MARKERS: dict[str, tuple[str, ...]] = {
         "gay",
         "lesbian",
     ),
+    # sex is a protected ground of credit law (ECOA; EU Charter Art. 21): audit-only data
+    "sex or gender": (
+        "sex",
+        "gender",
+    ),
     "trade-union membership": (
         "union member",
         "union membership",

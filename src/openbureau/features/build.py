@@ -18,6 +18,7 @@ from typing import TypeAlias
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
@@ -33,12 +34,15 @@ from openbureau.store import Store
 Source: TypeAlias = Store | duckdb.DuckDBPyConnection | BaseBackend
 AsOf: TypeAlias = dt.date | str | pa.Table
 
-# The one input table a query reads: (person_id, as_of) pairs, or as_of dates.
+# The one input table a query reads: (person_id, as_of) pairs, or as_of dates, or the
+# (person_id, as_of) of a people filter (the dates spine, semi-joined to those people).
 INPUT = "_openbureau_features_input"
-PAIRS, DATES = "pairs", "dates"
+PAIRS, DATES, PEOPLE = "pairs", "dates", "people"
+_PAIR_SCHEMA = pa.schema([pa.field("person_id", pa.string()), pa.field("as_of", pa.date32())])
 _INPUT_SCHEMAS = {
-    PAIRS: pa.schema([pa.field("person_id", pa.string()), pa.field("as_of", pa.date32())]),
+    PAIRS: _PAIR_SCHEMA,
     DATES: pa.schema([pa.field("as_of", pa.date32())]),
+    PEOPLE: _PAIR_SCHEMA,
 }
 _ORDER = ["as_of", "person_id"]
 
@@ -62,6 +66,16 @@ def dates_spine(
             past, [spine.person_id == past.person_id, past.event_date < spine.as_of]
         )
     return spine
+
+
+def people_spine(tables: dict[str, ir.Table], wanted: ir.Table) -> ir.Table:
+    """The dates spine of ``wanted``'s dates, kept to ``wanted``'s (person_id, as_of) by a
+    semi-join: the same rows ``dates_spine`` gives those people, and every group then joins,
+    scans and aggregates only their events (what an incremental re-score needs)."""
+    spine = dates_spine(tables, wanted.select("as_of").distinct())
+    return spine.semi_join(
+        wanted, [spine.person_id == wanted.person_id, spine.as_of == wanted.as_of]
+    )
 
 
 def with_label(tables: dict[str, ir.Table], matrix: ir.Table, horizon_months: int) -> ir.Table:
@@ -102,6 +116,8 @@ def query(
     """
     if mode == PAIRS:
         spine = frame_spine(tables, inputs)
+    elif mode == PEOPLE:
+        spine = people_spine(tables, inputs)
     else:
         spine = dates_spine(tables, inputs, eligible_only=horizon_months is not None)
     specs, groups = CATALOG, GROUPS
@@ -141,12 +157,20 @@ def execute(
     inputs: pa.Table,
     params: FeatureParams,
     horizon_months: int | None = None,
+    *,
+    network_rows: pa.Table | None = None,
 ) -> pa.Table:
-    """Run the query on ``source``: cached SQL on DuckDB, the Ibis expression elsewhere."""
+    """Run the query on ``source``: cached SQL on DuckDB, the Ibis expression elsewhere.
+
+    ``network_rows`` (DuckDB only): the network columns already computed for the query's
+    date (``openbureau.network.store.network_frame``), taken instead of computed again.
+    """
     check_catalog()
     inputs = inputs.select(_INPUT_SCHEMAS[mode].names).cast(_INPUT_SCHEMAS[mode])
     con = _duckdb_connection(source)
     if con is None:
+        if network_rows is not None:
+            raise TypeError("network_rows needs a DuckDB source (a Store or a connection)")
         if not isinstance(source, BaseBackend):
             raise TypeError(
                 "source must be a Store, a duckdb connection or an Ibis backend, "
@@ -160,7 +184,37 @@ def execute(
         result = con.sql(sql).to_arrow_table()
     finally:
         con.unregister(INPUT)
+    if network_rows is not None:
+        return take_network(result, network_rows)
     return network.attach(con, result, params)
+
+
+def take_network(result: pa.Table, rows: pa.Table) -> pa.Table:
+    """``result`` with the network columns of ``rows`` appended, exactly as
+    ``network.attach`` computes them: rows matched on (person_id, as_of), people without a
+    row get each feature's default. ``rows`` must cover every date of ``result``."""
+    keys = pa.table({"person_id": result["person_id"], "as_of": result["as_of"]})
+    missing_dates = set(pc.unique(keys["as_of"]).to_pylist()) - set(
+        pc.unique(rows["as_of"]).to_pylist()
+    )
+    if missing_dates:
+        raise ValueError(f"network_rows hold no rows for as_of {sorted(missing_dates)}")
+    names = [s.name for s in network.SPECS]
+    absent = [n for n in [*KEYS, *names] if n not in rows.column_names]
+    if absent:
+        raise ValueError(f"network_rows lack columns {absent}")
+    position = pa.array(np.arange(result.num_rows, dtype=np.int64))
+    left = pa.Table.from_arrays([*keys.columns, position], [*KEYS, "_row"])
+    joined = left.join(rows.select([*KEYS, *names]), list(KEYS), join_type="left outer")
+    joined = joined.sort_by("_row")
+    for spec in network.SPECS:
+        column = joined[spec.name].cast(pa.float64())
+        fill = math.nan if spec.default is None else spec.default
+        column = pc.fill_null(column, fill)
+        if spec.default is not None:  # attach turns NaN into the default too
+            column = pc.if_else(pc.is_nan(column), fill, column)
+        result = result.append_column(spec.name, column)
+    return result
 
 
 def as_date(value: object) -> dt.date:
@@ -215,17 +269,61 @@ def finish(
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def build_features(source: Source, as_of: AsOf, *, params: FeatureParams | None = None) -> pa.Table:
+def people_ids(people: object) -> pa.Array:
+    """Distinct person ids from an Arrow array, chunked array, table (its ``person_id``) or
+    a list of strings; a precise error for anything else."""
+    if isinstance(people, pa.Table):
+        if "person_id" not in people.column_names:
+            raise ValueError(f"people table needs a person_id column, got {people.column_names}")
+        people = people["person_id"]
+    if isinstance(people, list | tuple | set | frozenset):
+        bad = next((p for p in people if not isinstance(p, str)), None)
+        if bad is not None:
+            raise TypeError(f"people must be person id strings, got {bad!r}")
+        people = pa.array(sorted(people), pa.string())
+    if isinstance(people, pa.ChunkedArray):
+        people = people.combine_chunks()
+    if not isinstance(people, pa.Array):
+        raise TypeError(
+            f"people must be an Arrow array or table, or a list of ids, got {type(people).__name__}"
+        )
+    if not (pa.types.is_string(people.type) or pa.types.is_large_string(people.type)):
+        raise TypeError(f"people must hold string person ids, got {people.type}")
+    if people.null_count:
+        raise ValueError("people must not hold null ids")
+    return pc.unique(people.cast(pa.string()))
+
+
+def build_features(
+    source: Source,
+    as_of: AsOf,
+    *,
+    params: FeatureParams | None = None,
+    people: pa.Array | pa.ChunkedArray | pa.Table | Sequence[str] | None = None,
+    network_rows: pa.Table | None = None,
+) -> pa.Table:
     """One row per (person_id, as_of): person_id, as_of, segment, then every feature (float64).
 
     ``as_of`` is a date (everyone with first_seen < as_of) or an Arrow table of
     (person_id, as_of) pairs for many dates at once. A feature at as_of sees only events
     dated strictly before it. Unknown values are NaN. Rows are ordered by as_of, person_id.
+
+    ``people`` (with a date) keeps the rows of those ids only: the spine is semi-joined to
+    them before any event table is read, so the query scans and aggregates their events
+    alone, and each row equals the one the whole population's run gives. ``network_rows``
+    (DuckDB) supplies network columns computed already for that date (``network_frame``).
     """
     params = params or FeatureParams()
     if isinstance(as_of, pa.Table):
-        result = execute(source, PAIRS, spine_table(as_of), params)
+        if people is not None:
+            raise ValueError("people filters a date as_of; a spine table already names its people")
+        result = execute(source, PAIRS, spine_table(as_of), params, network_rows=network_rows)
+    elif people is not None:
+        ids = people_ids(people)
+        day = pa.array([as_date(as_of)] * len(ids), pa.date32())
+        inputs = pa.table({"person_id": ids, "as_of": day})
+        result = execute(source, PEOPLE, inputs, params, network_rows=network_rows)
     else:
         dates = pa.table({"as_of": pa.array([as_date(as_of)], pa.date32())})
-        result = execute(source, DATES, dates, params)
+        result = execute(source, DATES, dates, params, network_rows=network_rows)
     return finish(result, CATALOG)

@@ -119,7 +119,7 @@ def _distribution(dev: np.ndarray, scored: np.ndarray | None) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 4))
-    bins = np.arange(350, 951, 20)
+    bins = list(range(350, 951, 20))
     ax.hist(dev, bins=bins, density=True, alpha=0.55, label="development (hold-out)")
     if scored is not None:
         ax.hist(scored, bins=bins, density=True, alpha=0.55, label="scored population")

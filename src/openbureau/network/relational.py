@@ -12,7 +12,7 @@ holds them equal to 1e-9.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -129,16 +129,24 @@ def contact_pairs(edges: ir.Table) -> ir.Table:
 
 
 def network_table(
-    tables: Mapping[str, ir.Table], dates: ir.Table, config: NetworkConfig
+    tables: Mapping[str, ir.Table],
+    dates: ir.Table,
+    config: NetworkConfig,
+    *,
+    materialize: Callable[[str, ir.Table], ir.Table] | None = None,
 ) -> ir.Table:
     """(person_id, as_of, every network feature) for people with a consented contact.
 
     ``dates`` has one column, as_of. People without contacts get no row (the catalog
-    fills their defaults: 0 contacts, everything else unknown).
+    fills their defaults: 0 contacts, everything else unknown). ``materialize(name, t)``,
+    if given, is applied to the population, the contact pairs, the walk's edges and each
+    step's state, and returns an equal table: an engine that computes and stores ``t``
+    there (Spark checkpoints) keeps the plan from growing with the steps.
     """
+    keep = materialize or (lambda _name, t: t)
     nf, k = config.folds, config.min_contacts
-    pop = population(tables, dates, nf)
-    pairs = contact_pairs(usable_edges(tables, pop))
+    pop = keep("population", population(tables, dates, nf))
+    pairs = keep("pairs", contact_pairs(usable_edges(tables, pop)))
 
     nodes = pairs.group_by(["as_of", "v"]).aggregate(
         network_contacts=pairs.c.count().cast("float64"),
@@ -176,6 +184,7 @@ def network_table(
     step_edges = step_edges.select("as_of", "v", "c", "_scale", "_fold", "_self").union(
         self_rows.select("as_of", "v", "c", "_scale", "_fold", "_self"), distinct=False
     )
+    step_edges = keep("step_edges", step_edges)
 
     weights = config.weights
     for t in range(1, max(config.steps, 2) + 1):
@@ -199,6 +208,7 @@ def network_table(
             updates["_two"] = own_d
         agg = agg.mutate(**updates)
         state = agg.select("as_of", person_id=agg.v, **{x: agg[x] for x in [*xs, *carried]})
+        state = keep(f"step_{t}", state)
 
     prior = seeds.aggregate(
         by=["as_of"],

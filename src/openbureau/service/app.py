@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -20,6 +21,11 @@ from openbureau.service.replay import ModelCache
 from openbureau.service.routes import admin, auth, me, partner, rights
 from openbureau.service.schemas import ERRORS
 from openbureau.service.settings import Settings
+
+# partner reads: one statement each, so a few threads and connections keep up with many
+# requests; autocommit saves the BEGIN and ROLLBACK round trips of a read-only statement
+READ_THREADS = 8
+READER_ENGINE = {"isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
 
 
 def seed_offers(sessions: sessionmaker[Session]) -> None:
@@ -40,8 +46,9 @@ def seed_offers(sessions: sessionmaker[Session]) -> None:
                 )
 
 
-def build_service(settings: Settings) -> Service:
-    """Connect, migrate to head, seed offers: ready to serve."""
+def build_service(settings: Settings, workers: int = 1) -> Service:
+    """Connect, migrate to head, seed offers: ready to serve (as one of ``workers``
+    processes, which share the rate limit)."""
     from openbureau.policy import load_pack
 
     engine = make_engine(settings.database_url)
@@ -54,23 +61,27 @@ def build_service(settings: Settings) -> Service:
         sessions=sessions,
         models=ModelCache(),
         pack=load_pack(settings.policy),
-        limiter=RateLimiter(settings.lookups_per_minute),
+        limiter=RateLimiter.share(settings.lookups_per_minute, workers),
         # its own engine: requests waiting for their entry hold their pooled connections,
         # and the writer must never wait behind them for one
         audit=AuditWriter(
             session_factory(make_engine(settings.database_url, pool_size=2, max_overflow=0))
         ),
+        reader=make_engine(settings.database_url, **READER_ENGINE),
+        read_pool=ThreadPoolExecutor(READ_THREADS, thread_name_prefix="openbureau-read"),
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    svc = build_service(settings or Settings())
+def create_app(settings: Settings | None = None, workers: int = 1) -> FastAPI:
+    svc = build_service(settings or Settings(), workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         svc.audit.close()
         svc.audit.sessions.kw["bind"].dispose()
+        svc.read_pool.shutdown()
+        svc.reader.dispose()
         svc.engine.dispose()
 
     app = FastAPI(

@@ -12,6 +12,8 @@ which commits the entries of concurrent requests together (group commit).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -19,9 +21,9 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from openbureau.service.models import AccessLog, AccessLogHead, utcnow
@@ -83,29 +85,45 @@ def append(
 
 def append_many(sessions: sessionmaker[Session], entries: list[dict[str, Any]]) -> list[AccessLog]:
     """Append ``entries`` in order in one transaction: one lock of the head, one commit."""
-    n = len(entries)
     with sessions.begin() as s:
-        last, prev = s.execute(
-            update(AccessLogHead)
-            .where(AccessLogHead.id == 1)
-            .values(seq=AccessLogHead.seq + n)
-            .returning(AccessLogHead.seq, AccessLogHead.last_hash)
-        ).one()
-        at = utcnow()  # microseconds: what both databases keep
-        rows: list[dict[str, Any]] = []
-        for i, entry in enumerate(entries):
-            fields: dict[str, Any] = {
-                **entry,
-                "seq": last - n + 1 + i,
-                "at": at,
-                "detail": entry.get("detail") or {},
-                "prev_hash": prev,
-            }
-            fields["hash"] = prev = entry_hash(fields)
-            rows.append(fields)
-        s.execute(insert(AccessLog), rows)  # one executemany, no ORM unit of work
-        s.execute(update(AccessLogHead).where(AccessLogHead.id == 1).values(last_hash=prev))
+        rows = append_rows(s.connection(), entries)
     return [AccessLog(**r) for r in rows]
+
+
+_HEAD = cast(Table, AccessLogHead.__table__)
+_LOG = cast(Table, AccessLog.__table__)
+_LOCK_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("n"))
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
+)
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash"))
+
+
+def append_rows(conn: Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append ``entries`` inside the caller's transaction on ``conn`` (Core statements: no
+    ORM unit of work on the hot path); the head stays locked until the caller commits."""
+    n = len(entries)
+    last, prev = conn.execute(_LOCK_HEAD, {"n": n}).one()
+    at = utcnow()  # microseconds: what both databases keep
+    rows: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        fields: dict[str, Any] = {
+            **entry,
+            "seq": last - n + 1 + i,
+            "at": at,
+            "detail": entry.get("detail") or {},
+            "prev_hash": prev,
+        }
+        fields["hash"] = prev = entry_hash(fields)
+        rows.append(fields)
+    conn.execute(insert(_LOG), rows)  # one executemany
+    conn.execute(_SET_HEAD, {"last_hash": prev})
+    return rows
+
+
+_Waiter = Future | tuple[asyncio.AbstractEventLoop, "asyncio.Future[dict[str, Any]]"]
 
 
 class AuditWriter:
@@ -116,28 +134,43 @@ class AuditWriter:
     included, so one append per transaction caps the lookups of the whole service at one per
     flush (~6 ms here: ~160/s). Batching keeps the promise that an entry is committed before
     its answer goes out, and the chain's order is the order entries reached the writer.
+    There is no timer: a batch is whatever queued while the previous one committed, so a
+    lone request waits for one commit and a busy service commits hundreds at once.
+
+    Threads wait with ``append``; async handlers await ``append_async`` without holding a
+    thread, and each batch wakes every waiting event loop once.
     """
 
     def __init__(self, sessions: sessionmaker[Session], max_batch: int = 512) -> None:
         self.sessions = sessions
+        self.engine: Engine = sessions.kw["bind"]
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[AccessLog]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[dict[str, Any], _Waiter] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def append(self, timeout: float = 60.0, **entry: Any) -> AccessLog:
-        """Queue one entry and wait until it is committed (its row, with seq and hash)."""
-        done: Future[AccessLog] = Future()
+    def _submit(self, entry: dict[str, Any], waiter: _Waiter) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="openbureau-audit-writer", daemon=True
                 )
                 self._thread.start()
-            self._queue.put((entry, done))
-        return done.result(timeout)
+            self._queue.put((entry, waiter))
+
+    def append(self, timeout: float = 60.0, **entry: Any) -> AccessLog:
+        """Queue one entry and wait until it is committed (its row, with seq and hash)."""
+        done: Future[dict[str, Any]] = Future()
+        self._submit(entry, done)
+        return AccessLog(**done.result(timeout))
+
+    async def append_async(self, timeout: float = 60.0, **entry: Any) -> dict[str, Any]:
+        """``append`` for the event loop: returns the committed row's fields."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._submit(entry, (loop, done))
+        async with asyncio.timeout(timeout):
+            return await done
 
     def close(self) -> None:
         with self._lock:
@@ -161,14 +194,41 @@ class AuditWriter:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(more)
+            outcome: list[dict[str, Any]] | BaseException
             try:
-                rows = append_many(self.sessions, [e for e, _ in batch])
+                with self.engine.begin() as conn:
+                    outcome = append_rows(conn, [e for e, _ in batch])
             except BaseException as exc:  # every waiter learns its entry was not written
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), row in zip(batch, rows, strict=True):
-                done.set_result(row)
+                outcome = exc
+            _settle([w for _, w in batch], outcome)
+
+
+def _settle(waiters: list[_Waiter], outcome: list[dict[str, Any]] | BaseException) -> None:
+    """Release the waiters of a committed (or failed) batch: threads directly, each event
+    loop with one call for all of its requests."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for i, w in enumerate(waiters):
+        result = outcome if isinstance(outcome, BaseException) else outcome[i]
+        if isinstance(w, Future):
+            if isinstance(result, BaseException):
+                w.set_exception(result)
+            else:
+                w.set_result(result)
+        else:
+            by_loop.setdefault(w[0], []).append((w[1], result))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for fut, result in items:
+        if fut.done():  # timed out or cancelled meanwhile
+            continue
+        if isinstance(result, BaseException):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -31,6 +32,10 @@ class Service:
     pack: Any
     limiter: RateLimiter
     audit: AuditWriter
+    # partner lookups: autocommit connections without pre-ping (one round trip per read),
+    # used from their own threads so a burst of lookups never waits behind other requests
+    reader: Engine
+    read_pool: ThreadPoolExecutor
 
 
 async def service(request: Request) -> Service:
@@ -84,6 +89,13 @@ def current_partner(s: DB, key: Annotated[str | None, Security(_partner_key)]) -
     return partner
 
 
+async def partner_key_hash(key: Annotated[str | None, Security(_partner_key)]) -> str:
+    """The SHA-256 of the partner key; the partner itself is read with the request's data."""
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send the partner API key in X-API-Key")
+    return sha256_hex(key)
+
+
 def require_admin(svc: ServiceDep, key: Annotated[str | None, Security(_admin_key)]) -> None:
     if not svc.settings.admin_key:
         raise HTTPException(
@@ -96,4 +108,5 @@ def require_admin(svc: ServiceDep, key: Annotated[str | None, Security(_admin_ke
 
 CurrentPerson = Annotated[Person, Depends(current_person)]
 CurrentPartner = Annotated[Partner, Depends(current_partner)]
+PartnerKeyHash = Annotated[str, Depends(partner_key_hash)]
 Admin = Depends(require_admin)

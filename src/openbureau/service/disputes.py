@@ -93,6 +93,7 @@ def _store_result(d: Dispute, r: Rescored) -> None:
     d.subscores_without = r.subscores
     d.reasons_without = r.reasons
     d.input_hash_without = r.input_hash
+    d.features_without = r.features
     d.scored_at = dt.datetime.now(dt.UTC)
 
 
@@ -147,6 +148,7 @@ def open_dispute(
         subscores_without=result.subscores,
         reasons_without=result.reasons,
         input_hash_without=result.input_hash,
+        features_without=result.features,
         scored_at=now,
     )
     s.add(dispute)
@@ -218,6 +220,8 @@ class Effective:
     reasons: list[dict[str, Any]]
     corrected_by: int | None
     open: list[Dispute]
+    # the corrected feature row (version's column order) when ``corrected_by`` is set
+    features: list[Any] | None = None
 
 
 def effective(
@@ -241,7 +245,12 @@ def effective(
     if upheld:
         last = max(upheld, key=lambda d: (d.status == UPHELD, d.scored_at, d.id))
         return Effective(
-            last.score_without, last.subscores_without, last.reasons_without, last.id, still_open
+            last.score_without,
+            last.subscores_without,
+            last.reasons_without,
+            last.carried_from or last.id,
+            still_open,
+            last.features_without,
         )
     from openbureau.service.queries import FACTORS
 
@@ -252,3 +261,146 @@ def effective(
         None,
         still_open,
     )
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What publishing a version did with the disputes of earlier versions."""
+
+    corrections: int  # upheld disputes copied onto the new version (records stay deleted)
+    moved_open: int  # open disputes moved onto the new version (both scores shown there)
+    people: int
+
+
+def pending_people(s: Session, version_id: int) -> dict[int, str]:
+    """person_pk -> person_id of everyone whose upheld or open disputes are not yet on
+    ``version_id`` (people the new version must correct or carry a dispute for)."""
+    rows = s.execute(
+        select(Dispute.person_pk, Person.person_id)
+        .join(Person, Person.id == Dispute.person_pk)
+        .where(
+            Dispute.carried_from.is_(None),
+            Dispute.status.in_((OPEN, UPHELD)),
+            Dispute.version_id != version_id,
+        )
+        .distinct()
+    )
+    return {int(pk): str(pid) for pk, pid in rows}
+
+
+def carry_forward(
+    s: Session,
+    version: ScoreVersion,
+    rescore_without: Any,
+    now: dt.datetime | None = None,
+) -> Carried:
+    """Carry earlier versions' disputes onto ``version`` (same transaction; no commit).
+
+    A record deleted by an upheld dispute must never count again (re-inserting it is what
+    FCRA 611(a)(5)(B) forbids), yet a new version is scored from the append-only store where
+    the row still lies. So each person's upheld disputes are copied onto the new version,
+    recomputed there without every upheld record of theirs, and ``effective`` applies them;
+    open disputes move to the new version so both scores stay shown until resolution.
+    ``rescore_without(person_id, lineages)`` returns a ``Rescored`` under the new version.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    people = pending_people(s, version.id)
+    corrections = moved = 0
+    for person_pk, person_id in sorted(people.items()):
+        row = s.scalar(
+            select(Score).where(Score.version_id == version.id, Score.person_id == person_id)
+        )
+        if row is None:  # not scored in this version: nothing to correct or show
+            continue
+        originals = list(
+            s.scalars(
+                select(Dispute)
+                .where(
+                    Dispute.person_pk == person_pk,
+                    Dispute.carried_from.is_(None),
+                    Dispute.status.in_((OPEN, UPHELD)),
+                )
+                .order_by(Dispute.id)
+            )
+        )
+        upheld = [d for d in originals if d.status == UPHELD]
+        deleted = [_lineage(d) for d in upheld]
+        if upheld:
+            result = rescore_without(person_id, deleted)
+            for d in upheld:
+                copy = Dispute(
+                    person_pk=person_pk,
+                    version_id=version.id,
+                    table_name=d.table_name,
+                    record_key=d.record_key,
+                    lineage=d.lineage,
+                    record=d.record,
+                    statement=d.statement,
+                    status=UPHELD,
+                    resolved_by=d.resolved_by,
+                    opened_at=d.opened_at,
+                    deadline=d.deadline,
+                    resolved_at=d.resolved_at,
+                    resolution_note=f"carried from dispute {d.id} onto score version {version.id}",
+                    score_before=row.score,
+                    carried_from=d.id,
+                    scored_at=now,
+                    score_without=0.0,
+                    subscores_without={},
+                    reasons_without=[],
+                    input_hash_without="",
+                )
+                _store_result(copy, result)
+                s.add(copy)
+                corrections += 1
+        for d in originals:
+            if d.status != OPEN or d.version_id == version.id:
+                continue
+            _store_result(d, rescore_without(person_id, [*deleted, _lineage(d)]))
+            d.version_id = version.id
+            d.score_before = row.score
+            moved += 1
+    s.flush()
+    return Carried(corrections, moved, len(people))
+
+
+def carry_for_publish(
+    s: Session, version: ScoreVersion, model_dir: Path | None, store: Path | None
+) -> Carried:
+    """``carry_forward`` for a version being published (inside publish's transaction).
+
+    Refuses (ValueError) to publish a version that would bring deleted records back: when
+    people have upheld disputes and the version has no store, model or feature snapshots
+    to recompute them with.
+    """
+    from openbureau.model.artifact import load
+    from openbureau.service.publish import scoring_pack_for
+
+    if not pending_people(s, version.id):
+        return Carried(0, 0, 0)
+    if store is None or model_dir is None or not version.feature_columns:
+        raise ValueError(
+            "people have upheld or open disputes from earlier score versions; publishing "
+            "this version without the event store, the model and feature snapshots would "
+            "count the records those disputes deleted again — publish it with --store"
+        )
+    model = load(model_dir)
+    pack = scoring_pack_for(version.policy, version.policy_digest, Path(model_dir))
+    columns = list(version.feature_columns)
+
+    def without(person_id: str, lineages: list[Lineage]) -> Rescored:
+        try:
+            return rescore(
+                model,
+                Path(store),
+                person_id,
+                version.as_of,
+                pack,
+                columns,
+                version.max_reasons,
+                lineages,
+            )
+        except RecordError as exc:
+            raise ValueError(f"cannot carry the disputes of person {person_id}: {exc}") from None
+
+    return carry_forward(s, version, without)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -253,6 +255,14 @@ class Dispute(Base):
     input_hash_without: Mapped[str] = mapped_column(String(64))
     # when score_without was last computed: the latest upheld one excludes every upheld record
     scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the feature row without the record(s), so what-if and the path start from the
+    # corrected file; None for disputes recomputed before this column existed
+    features_without: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # an upheld dispute copied onto a newer score version (the correction is carried, the
+    # deleted record never comes back); None for the dispute the person opened
+    carried_from: Mapped[int | None] = mapped_column(
+        ForeignKey("disputes.id"), nullable=True, index=True
+    )
 
 
 class Freeze(Base):
@@ -282,3 +292,63 @@ class Review(Base):
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- the model registry (issue 8) ----------------------------------------------------------
+
+MODEL_STATES = ("candidate", "champion", "retired")
+
+
+class RegisteredModel(Base):
+    """A trained model folder known to the bureau, with what it was trained on and how well
+    it did. ``state`` is ``candidate``, ``champion`` or ``retired``; the partial unique index
+    lets at most one row be ``champion``, so two racing promotions cannot both win."""
+
+    __tablename__ = "registered_models"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('candidate', 'champion', 'retired')", name="ck_registered_models_state"
+        ),
+        Index(
+            "uq_registered_models_one_champion",
+            "state",
+            unique=True,
+            sqlite_where=text("state = 'champion'"),
+            postgresql_where=text("state = 'champion'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(64), unique=True)
+    artifact_path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(64))
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    policy_digest: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ModelEvent(Base):
+    """One change of a registered model's state (registration is the change from None):
+    who, when, why, and the sha256 of the release report a promotion rested on."""
+
+    __tablename__ = "model_events"
+    __table_args__ = (Index("ix_model_events_model", "model_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("registered_models.model_id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    release_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    release_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    score_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("score_versions.id"), nullable=True
+    )

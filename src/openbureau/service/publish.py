@@ -2,6 +2,8 @@
 
 The whole version, its rows and the switch of the ``current`` pointer are one transaction:
 readers follow the pointer to a version whose rows are all there and never change.
+``prepare`` does the slow reading and checking; ``write_version`` writes in a caller's
+transaction, so a model promotion can switch the champion and the scores together.
 
 Each score keeps its feature row (the snapshot) so it can be replayed with the saved model.
 The scores file does not carry features, so they are rebuilt from the store as of the
@@ -12,6 +14,7 @@ person by person: a snapshot that is not exactly what was scored is refused.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -63,13 +66,21 @@ class PublishReport:
     replayable: bool
     previous_version: int | None
     seconds: float
+    carried_corrections: int = 0  # upheld disputes re-applied to this version
+    moved_disputes: int = 0  # open disputes moved onto this version
 
     def __str__(self) -> str:
         snap = "with feature snapshots" if self.replayable else "WITHOUT feature snapshots"
+        carried = (
+            f"; carried {self.carried_corrections} upheld correction(s) and moved "
+            f"{self.moved_disputes} open dispute(s)"
+            if self.carried_corrections or self.moved_disputes
+            else ""
+        )
         return (
             f"published version {self.version_id} ({self.label}): {self.people:,} people, "
             f"model {self.model_id}, as of {self.as_of}, {snap}; current was "
-            f"{self.previous_version} ({self.seconds:.1f}s)"
+            f"{self.previous_version} ({self.seconds:.1f}s){carried}"
         )
 
 
@@ -172,24 +183,43 @@ def _json_float(v: Any) -> Any:
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def publish(
-    sessions: sessionmaker[Session],
+@dataclass(frozen=True)
+class PreparedVersion:
+    """A scores file read, checked and turned into rows, ready to be written in a caller's
+    transaction (the slow part, done before any lock is taken)."""
+
+    label: str
+    digest: str
+    meta: dict[str, Any]
+    max_reasons: int
+    model_path: str | None
+    store_path: str | None
+    feature_columns: list[str] | None
+    rows: list[dict[str, Any]]
+
+    @property
+    def people(self) -> int:
+        return len(self.rows)
+
+
+def already_published(s: Session, digest: str) -> int | None:
+    """The id of the version published from a file with this sha256, if any."""
+    return s.scalar(select(ScoreVersion.id).where(ScoreVersion.source_sha256 == digest))
+
+
+def prepare(
     scores_path: Path,
     *,
     model_dir: Path | None = None,
     store: Path | None = None,
     features: pa.Table | Path | None = None,
     label: str | None = None,
-) -> PublishReport:
-    """Publish ``scores_path`` as a new version and make it current, all in one transaction.
-
-    Feature snapshots come from ``features`` (a table or Parquet file of the rows scored) or
-    are rebuilt from ``store``; with neither the
-    version is published without them and cannot be replayed.
-    """
+    sessions: sessionmaker[Session] | None = None,
+) -> PreparedVersion:
+    """Read and check ``scores_path`` and build its rows (with feature snapshots from
+    ``features`` or rebuilt from ``store``); ``sessions`` lets a re-publish fail early."""
     from openbureau.features import feature_specs
 
-    started = time.perf_counter()
     scores_path = Path(scores_path)
     if not scores_path.is_file():
         raise PublishError(f"scores file {scores_path} does not exist")
@@ -209,10 +239,11 @@ def publish(
         for n in ("as_of", "model_id", "catalog_version", "policy", "policy_digest")
     }
     digest = file_sha256(scores_path)
-    with sessions() as s:
-        existing = s.scalar(select(ScoreVersion.id).where(ScoreVersion.source_sha256 == digest))
-    if existing is not None:
-        raise PublishError(f"{scores_path} is already published as version {existing}")
+    if sessions is not None:
+        with sessions() as s:
+            existing = already_published(s, digest)
+        if existing is not None:
+            raise PublishError(f"{scores_path} is already published as version {existing}")
     if isinstance(features, str | Path):
         try:
             features = pq.read_table(features)
@@ -240,50 +271,112 @@ def publish(
         for c in table.column_names
         if c.startswith("reason_") and c.count("_") == 1
     )
-    rows = _rows(table, reason_ks, factor_of, snapshots)
-    with sessions.begin() as s:
-        previous = s.get(CurrentVersion, "current")
-        version = ScoreVersion(
-            label=label or scores_path.name,
-            as_of=meta["as_of"],
-            model_id=meta["model_id"],
-            catalog_version=meta["catalog_version"],
-            policy=meta["policy"],
-            policy_digest=meta["policy_digest"],
-            max_reasons=len(reason_ks),
-            model_path=str(Path(model_dir).resolve()) if model_dir is not None else None,
-            source_sha256=digest,
-            people=table.num_rows,
-            feature_columns=columns,
-            store_path=str(Path(store).resolve()) if store is not None else None,
+    return PreparedVersion(
+        label=label or scores_path.name,
+        digest=digest,
+        meta=meta,
+        max_reasons=len(reason_ks),
+        model_path=str(Path(model_dir).resolve()) if model_dir is not None else None,
+        store_path=str(Path(store).resolve()) if store is not None else None,
+        feature_columns=columns,
+        rows=_rows(table, reason_ks, factor_of, snapshots),
+    )
+
+
+def write_version(s: Session, prepared: PreparedVersion) -> PublishReport:
+    """Insert the prepared version and point ``current`` at it in the caller's transaction
+    ``s`` (nothing is committed here: the caller commits, or rolls everything back)."""
+    started = time.perf_counter()
+    existing = already_published(s, prepared.digest)
+    if existing is not None:
+        raise PublishError(
+            f"scores file {prepared.label} (sha256 {prepared.digest[:12]}) is already "
+            f"published as version {existing}"
         )
-        s.add(version)
-        s.flush()
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            for r in chunk:
-                r["version_id"] = version.id
-            s.execute(insert(Score), chunk)
-        stored = s.scalar(select(func.count()).where(Score.version_id == version.id))
-        if stored != table.num_rows:  # pragma: no cover - a database that lost rows
-            raise PublishError(f"stored {stored} of {table.num_rows} scores; rolled back")
-        prev_id = previous.version_id if previous is not None else None
-        if previous is None:
-            s.add(CurrentVersion(name="current", version_id=version.id, switched_at=utcnow()))
-        else:
-            previous.version_id = version.id
-            previous.switched_at = utcnow()
-        version_id, version_label = version.id, version.label
+    meta = prepared.meta
+    previous = s.get(CurrentVersion, "current")
+    version = ScoreVersion(
+        label=prepared.label,
+        as_of=meta["as_of"],
+        model_id=meta["model_id"],
+        catalog_version=meta["catalog_version"],
+        policy=meta["policy"],
+        policy_digest=meta["policy_digest"],
+        max_reasons=prepared.max_reasons,
+        model_path=prepared.model_path,
+        source_sha256=prepared.digest,
+        people=prepared.people,
+        feature_columns=prepared.feature_columns,
+        store_path=prepared.store_path,
+    )
+    s.add(version)
+    s.flush()
+    for start in range(0, prepared.people, CHUNK):
+        chunk = [{**r, "version_id": version.id} for r in prepared.rows[start : start + CHUNK]]
+        s.execute(insert(Score), chunk)
+    stored = s.scalar(select(func.count()).where(Score.version_id == version.id))
+    if stored != prepared.people:  # pragma: no cover - a database that lost rows
+        raise PublishError(f"stored {stored} of {prepared.people} scores; rolled back")
+    # records deleted by upheld disputes must not count again in the new version
+    from openbureau.service.disputes import carry_for_publish
+
+    try:
+        carried = carry_for_publish(
+            s,
+            version,
+            Path(prepared.model_path) if prepared.model_path else None,
+            Path(prepared.store_path) if prepared.store_path else None,
+        )
+    except ValueError as exc:
+        raise PublishError(str(exc)) from None
+    prev_id = previous.version_id if previous is not None else None
+    if previous is None:
+        s.add(CurrentVersion(name="current", version_id=version.id, switched_at=utcnow()))
+    else:
+        previous.version_id = version.id
+        previous.switched_at = utcnow()
+    s.flush()
     return PublishReport(
-        version_id,
-        version_label,
-        table.num_rows,
+        version.id,
+        version.label,
+        prepared.people,
         meta["model_id"],
         meta["as_of"],
-        snapshots is not None,
+        prepared.feature_columns is not None,
         prev_id,
         time.perf_counter() - started,
+        carried.corrections,
+        carried.moved_open,
     )
+
+
+def publish(
+    sessions: sessionmaker[Session],
+    scores_path: Path,
+    *,
+    model_dir: Path | None = None,
+    store: Path | None = None,
+    features: pa.Table | Path | None = None,
+    label: str | None = None,
+) -> PublishReport:
+    """Publish ``scores_path`` as a new version and make it current, all in one transaction.
+
+    Feature snapshots come from ``features`` (a table or Parquet file of the rows scored) or
+    are rebuilt from ``store``; with neither the
+    version is published without them and cannot be replayed.
+    """
+    started = time.perf_counter()
+    prepared = prepare(
+        scores_path,
+        model_dir=model_dir,
+        store=store,
+        features=features,
+        label=label,
+        sessions=sessions,
+    )
+    with sessions.begin() as s:
+        report = write_version(s, prepared)
+    return dataclasses.replace(report, seconds=time.perf_counter() - started)
 
 
 def _rows(

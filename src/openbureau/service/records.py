@@ -173,6 +173,7 @@ class Rescored:
     subscores: dict[str, float]
     reasons: list[dict[str, Any]]
     input_hash: str
+    features: list[Any]  # the feature row, in the order of the version's feature columns
 
 
 def feature_row(
@@ -224,4 +225,5 @@ def rescore(
             for c, t, p in out["reasons"]
         ],
         input_hash=str(out["input_hash"]),
+        features=[_json(v) for v in X.drop_columns(["person_id", "as_of"]).to_pylist()[0].values()],
     )

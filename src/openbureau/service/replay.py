@@ -54,9 +54,11 @@ class ReplayResult:
     differences: list[str] = field(default_factory=list)
 
 
-def feature_table(version: ScoreVersion, row: Score) -> pa.Table:
-    """The stored snapshot as the one-row table ``openbureau score`` scored."""
-    if row.features is None or version.feature_columns is None:
+def feature_table(version: ScoreVersion, row: Score, values: list[Any] | None = None) -> pa.Table:
+    """The stored snapshot as the one-row table ``openbureau score`` scored; ``values``
+    (a corrected row in the same column order, from an upheld dispute) replace it."""
+    values = row.features if values is None else values
+    if values is None or version.feature_columns is None:
         raise ReplayError(
             f"version {version.id} was published without feature snapshots; it cannot be "
             "replayed (publish with the store to keep them)"
@@ -65,7 +67,7 @@ def feature_table(version: ScoreVersion, row: Score) -> pa.Table:
         "person_id": pa.array([row.person_id], pa.string()),
         "as_of": pa.array([row.as_of], pa.date32()),
     }
-    for name, value in zip(version.feature_columns, row.features, strict=True):
+    for name, value in zip(version.feature_columns, values, strict=True):
         if name == "segment":
             cols[name] = pa.array([value], pa.string())
         else:

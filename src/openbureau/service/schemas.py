@@ -453,6 +453,82 @@ class ExportOut(Out):
     records: RecordsOut
 
 
+# --- the model registry (issue 8) ---------------------------------------------------------
+
+ModelState = Literal["candidate", "champion", "retired"]
+ModelRef = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.-]+$", description="A model id."),
+]
+Actor = Field(min_length=1, max_length=128, description="Who makes the change (kept in the log).")
+
+
+class ModelRegisterIn(BaseModel):
+    path: str = Field(min_length=1, max_length=4096, description="A model folder on the server.")
+    actor: str = Actor
+    reason: str = Field("registered", min_length=1, max_length=2000)
+
+
+class ModelPromoteIn(BaseModel):
+    release: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Path (on the server) of the release report (release.json or its folder).",
+    )
+    actor: str = Actor
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ModelRetireIn(BaseModel):
+    actor: str = Actor
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ModelEventOut(Out):
+    id: int
+    model_id: str
+    at: dt.datetime
+    actor: str
+    from_state: ModelState | None
+    to_state: ModelState
+    reason: str
+    release_sha256: str | None
+    release_path: str | None
+    score_version_id: int | None
+
+
+class RegisteredModelOut(Out):
+    model_id: str
+    state: ModelState
+    artifact_path: str
+    kind: str
+    catalog_version: str
+    data_hash: str
+    policy: str
+    policy_digest: str
+    metrics: dict[str, Any] = Field(description="Hold-out AUC and KS, and the development metrics.")
+    registered_at: dt.datetime
+    state_changed_at: dt.datetime
+
+
+class RegisteredModelDetail(RegisteredModelOut):
+    card: dict[str, Any] = Field(description="The model card (model_card.json).")
+    events: list[ModelEventOut]
+
+
+class ModelListOut(Out):
+    champion: str | None = Field(description="The model the service scores with, if any.")
+    models: list[RegisteredModelOut]
+
+
+class PromotionOut(Out):
+    model: RegisteredModelOut
+    previous_champion: str | None
+    score_version_id: int | None = Field(description="The score version published with it.")
+    previous_version_id: int | None
+    release_sha256: str
+
+
 class ErrorOut(BaseModel):
     """Every 4xx: ``detail`` says what is wrong (a sentence; FastAPI's field errors for a
     malformed body)."""

@@ -1,8 +1,10 @@
 """Run the service with uvicorn, and the operations behind `openbureau serve` and `audit`.
 
-``$OPENBUREAU_WORKERS`` (default 1) runs that many server processes on the port; each has
-its own connection pool and rate limiter. ``$OPENBUREAU_LOG_LEVEL`` sets uvicorn's log
-level (``warning`` drops the per-request access log).
+``workers`` (``openbureau serve --workers N``, else ``$OPENBUREAU_WORKERS``, default 1) runs
+that many server processes on the port: each has its own connection pools, access-log
+writer and an equal share of the rate limit. Their writers append to the one hash chain,
+whose head row lock serialises them across processes. ``$OPENBUREAU_LOG_LEVEL`` sets
+uvicorn's log level (``warning`` drops the per-request access log).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from openbureau.service.settings import Settings
 
 _SETTINGS_ENV = "OPENBUREAU_SERVE_SETTINGS"
+_WORKERS_ENV = "OPENBUREAU_SERVE_WORKERS"
 
 
 def serve(
@@ -33,6 +36,8 @@ def serve(
     from openbureau.service.app import create_app
 
     workers = workers or int(os.environ.get("OPENBUREAU_WORKERS", "1"))
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     log_level = log_level or os.environ.get("OPENBUREAU_LOG_LEVEL", "info")
     app = create_app(settings)  # migrates and seeds once, before any worker starts
     if scores is not None:
@@ -40,8 +45,12 @@ def serve(
     if workers <= 1:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
+    app.state.service.audit.close()  # the parent serves nothing: each worker has its own
+    app.state.service.read_pool.shutdown()
+    app.state.service.reader.dispose()
     app.state.service.engine.dispose()
     os.environ[_SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings), default=str)
+    os.environ[_WORKERS_ENV] = str(workers)
     uvicorn.run(
         "openbureau.service.server:app_from_env",
         factory=True,
@@ -59,7 +68,7 @@ def app_from_env() -> Any:
     raw = json.loads(os.environ[_SETTINGS_ENV])
     for name in ("store", "model"):
         raw[name] = Path(raw[name]) if raw[name] else None
-    return create_app(Settings(**raw))
+    return create_app(Settings(**raw), workers=int(os.environ.get(_WORKERS_ENV, "1")))
 
 
 def publish_once(svc: object, scores: Path) -> str:

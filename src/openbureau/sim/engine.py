@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from openbureau.contract import TABLES
 from openbureau.sim import credit, finances, identity, outcomes, payments, records, spending
+from openbureau.sim.audit import AUDIT, audit_groups, audit_table
 from openbureau.sim.block import Block
 from openbureau.sim.calendar import Calendar
 from openbureau.sim.config import BLOCK_SIZE, SimConfig, validate
@@ -77,8 +78,9 @@ def simulate(
 ) -> SimulationReport:
     """Simulate ``people`` people over ``months`` months and write every contract table.
 
-    Output is ``out/<table>/part-NNNNN.parquet`` (one part per chunk), plus ``out/_truth``
-    and ``out/_manifest.json``. The same arguments give the same tables, whatever
+    Output is ``out/<table>/part-NNNNN.parquet`` (one part per chunk), plus ``out/_truth``,
+    ``out/_audit`` (audit-only groups: sex, age band, ethnic group; never ingested) and
+    ``out/_manifest.json``. The same arguments give the same tables, whatever
     ``chunk_size``: people are drawn in fixed blocks of 1,000 with one random stream each,
     and a chunk is a whole number of blocks (``chunk_size`` is rounded up to one).
 
@@ -94,11 +96,12 @@ def simulate(
         out, people, months, seed, end, label_months, chunk_size, progress,
         txn_per_month, mean_contacts, target_default_rate,
     )  # fmt: skip
-    clear_outputs(path, [t.name for t in TABLES] + [TRUTH], MANIFEST, overwrite=overwrite)
+    clear_outputs(path, [t.name for t in TABLES] + [TRUTH, AUDIT], MANIFEST, overwrite=overwrite)
     cal = Calendar.build(cfg.end, cfg.months, cfg.label_months)
     pop = build_population(cfg, cal)
     graph = build_graph(pop, cfg, cal)
     assign_risk(pop, graph, cfg, cal)
+    groups = audit_groups(pop, cfg.seed)
     width = max(8, len(str(cfg.people)))
 
     rows = dict.fromkeys([t.name for t in TABLES], 0)
@@ -108,6 +111,8 @@ def simulate(
                 writer.write(name, chunk, table)
                 if name in rows:
                     rows[name] += table.num_rows
+            lo, hi = cfg.chunk_people(chunk)
+            writer.write(AUDIT, chunk, audit_table(groups, lo, hi, width))
             if progress is not None:
                 progress(cfg.chunk_people(chunk)[1])
 

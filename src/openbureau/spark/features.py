@@ -1,5 +1,11 @@
-"""The feature catalog on Spark: the very Ibis expression ``build_features`` runs, kept as
-a Spark DataFrame so nothing is collected to the driver."""
+"""The feature catalog on Spark: the very Ibis expressions ``build_features`` runs, kept as
+Spark DataFrames so nothing is collected to the driver.
+
+The network walk runs apart from the rest of the catalog, step by step with each step's
+state checkpointed (``openbureau.spark.network``), then joins the matrix the way the
+embedded engine attaches it (``openbureau.features.network.attach``): people without a
+consented contact get the specs' defaults.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ from typing import TYPE_CHECKING
 import ibis
 from ibis.backends import BaseBackend
 
+from openbureau.features import network
 from openbureau.features.build import DATES, INPUT, as_date, query, source_tables
-from openbureau.features.spec import FeatureParams
+from openbureau.features.catalog import CATALOG
+from openbureau.features.spec import KEYS, FeatureParams
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -24,12 +32,24 @@ def backend(spark: SparkSession) -> BaseBackend:
 
 
 def feature_frame(
-    spark: SparkSession, as_of: dt.date | str, params: FeatureParams | None = None
+    spark: SparkSession,
+    as_of: dt.date | str,
+    params: FeatureParams | None = None,
+    *,
+    checkpoint: bool = True,
 ) -> DataFrame:
     """The feature matrix of everyone known before ``as_of`` as a Spark DataFrame (the
     columns of ``build_features``, unknown values null rather than NaN, types as Spark
-    computes them; ``openbureau.features.build.finish`` makes them exact per batch)."""
+    computes them; ``openbureau.features.build.finish`` makes them exact per batch).
+
+    The network walk is computed (and checkpointed step by step) when this is called;
+    the rest stays lazy. ``checkpoint=False`` plans the whole catalog as one expression
+    instead (the plan then grows with the walk's steps: for comparison only).
+    """
+    from pyspark.sql import functions as F
     from pyspark.sql.types import DateType, StructField, StructType
+
+    from openbureau.spark.network import network_frame
 
     params = params or FeatureParams()
     dates = spark.createDataFrame(
@@ -37,5 +57,22 @@ def feature_frame(
     )
     dates.createOrReplaceTempView(INPUT)
     be = backend(spark)
-    expr = query(source_tables(be), be.table(INPUT), DATES, params)
-    return spark.sql(str(be.compile(expr)))
+    tables = source_tables(be)
+    if not checkpoint:
+        return spark.sql(str(be.compile(query(tables, be.table(INPUT), DATES, params))))
+    base = spark.sql(
+        str(be.compile(query(tables, be.table(INPUT), DATES, params, with_network=False)))
+    )
+    net = network_frame(spark, be, tables, be.table(INPUT), params.network)
+    joined = base.join(net, list(KEYS), "left")
+    specs = {s.name: s for s in network.SPECS}
+    columns = []
+    for name in ("segment", *(s.name for s in CATALOG)):
+        spec = specs.get(name)
+        if spec is None:
+            columns.append(F.col(name))
+        elif spec.default is None:
+            columns.append(F.col(name).cast("double").alias(name))
+        else:
+            columns.append(F.coalesce(F.col(name), F.lit(spec.default)).cast("double").alias(name))
+    return joined.select(*KEYS, *columns)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from openbureau.model import AdditiveModel
     from openbureau.policy import PolicyPack
 
+# Columns ``workflow.score.score_table`` dictionary-encodes (one value per file).
+DICTIONARY_COLUMNS = ("model_id", "catalog_version", "policy", "policy_digest")
 # Loaded models in this Python worker, by the digest of their files.
 _MODELS: dict[str, AdditiveModel] = {}
 
@@ -144,10 +146,16 @@ def score_parquet(
     *,
     policy: str | Path | PolicyPack | None = None,
     features: DataFrame | None = None,
+    partitions: int | None = None,
 ) -> SparkScoreReport:
     """Score everyone known before ``as_of`` in the contract tables registered on ``spark``
     (``spark_tables``) and write a Parquet folder to ``out`` (overwritten). ``features``
-    is a ``feature_frame`` already computed (and perhaps cached) under the same pack."""
+    is a ``feature_frame`` already computed (and perhaps cached) under the same pack.
+
+    The folder holds ``partitions`` part files (default: the shuffle partitions), split
+    by a hash of person_id and sorted by it within each: every person in exactly one
+    file, so a loader can insert the files in parallel, and ``merge_parts`` writes the
+    single file ``openbureau serve --scores`` publishes."""
     from openbureau.spark.features import feature_frame
     from openbureau.workflow.score import prepare_scoring
 
@@ -157,6 +165,12 @@ def score_parquet(
     if features is None:
         features = feature_frame(spark, day, pack.feature_params())
     scores = score_frame(spark, features, Path(model_dir), policy=pack)
+    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int)):
+        raise TypeError(f"partitions must be an int, got {type(partitions).__name__}")
+    if partitions is not None and partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
+    scores = scores.repartition(n, "person_id").sortWithinPartitions("person_id")
     scores.write.mode("overwrite").parquet(str(out))
     people = spark.read.parquet(str(out)).count()
     if people == 0:
@@ -169,3 +183,25 @@ def score_parquet(
         seconds=time.perf_counter() - started,
         policy=pack.name,
     )
+
+
+def merge_parts(folder: str | Path, out: str | Path) -> Path:
+    """The part files of a ``score_parquet`` folder as one Parquet file with the schema
+    ``openbureau score`` writes (the version columns dictionary-encoded, rows by
+    person_id): what ``openbureau serve --scores`` and ``publish`` load. Local paths."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    folder, out = Path(folder), Path(out)
+    parts = sorted(folder.glob("*.parquet"))
+    if not (folder / "_SUCCESS").is_file() or not parts:
+        raise FileNotFoundError(f"{folder} is not a finished Spark scores folder (no _SUCCESS)")
+    table = ds.dataset([str(p) for p in parts], format="parquet").to_table()
+    table = table.sort_by([("as_of", "ascending"), ("person_id", "ascending")])
+    columns = [
+        table[name].dictionary_encode() if name in DICTIONARY_COLUMNS else table[name]
+        for name in table.column_names
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_arrays(columns, names=table.column_names), out)
+    return out

@@ -7,7 +7,11 @@ settings given to ``spark-submit`` (``--master``, ``--conf``) win, because
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,9 +42,75 @@ DEFAULTS: dict[str, str] = {
     # saves on the network walk's long plan (20 s against 30 s on 300 people). Turn it
     # on for a cluster (docs/spark.md).
     "spark.sql.adaptive.enabled": "false",
+    # A busy shared machine can starve the local executor's heartbeat for minutes; the
+    # 120 s default then declares it lost and fails the job.
+    "spark.network.timeout": "900s",
+    "spark.executor.heartbeatInterval": "60s",
     # The network walk is a long plan of self joins; broadcast small sides.
     "spark.sql.autoBroadcastJoinThreshold": str(32 * 1024 * 1024),
 }
+
+JAVA_MIN = 17
+
+
+class SparkUnavailable(RuntimeError):
+    """Spark cannot start here: pyspark is not installed or no usable Java was found."""
+
+
+def under_spark_submit() -> bool:
+    """Whether this Python runs under ``spark-submit`` (which started the JVM and
+    chose the master)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def java_version(java: str) -> int:
+    """The major version ``java -version`` reports (``17`` for 17.0.15, ``8`` for 1.8)."""
+    try:
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except OSError as exc:
+        raise SparkUnavailable(f"cannot run {java}: {exc}") from None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if found is None:
+        raise SparkUnavailable(f"{java} -version printed no version: {done.stderr.strip()!r}")
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major
+
+
+def check_runtime() -> None:
+    """Raise ``SparkUnavailable`` naming what is missing (pyspark, Java, Java >= 17)
+    before a SparkSession is started, rather than a Py4J traceback after."""
+    if importlib.util.find_spec("pyspark") is None:
+        raise SparkUnavailable(
+            f"pyspark is not installed for {sys.executable}: "
+            "pip install 'openbureau[spark]' (pyspark and ibis-framework[pyspark])"
+        )
+    if under_spark_submit():
+        return
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = str(Path(home) / "bin" / "java")
+        if not os.access(java, os.X_OK):
+            raise SparkUnavailable(
+                f"JAVA_HOME={home} has no executable bin/java: point JAVA_HOME at a Java "
+                f"{JAVA_MIN}+ installation, or unset it to use the java on PATH"
+            )
+    else:
+        found = shutil.which("java")
+        if found is None:
+            raise SparkUnavailable(
+                f"Java not found (no JAVA_HOME, no java on PATH): Spark needs Java {JAVA_MIN} "
+                "or 21, e.g. apt-get install openjdk-17-jre-headless"
+            )
+        java = found
+    major = java_version(java)
+    if major < JAVA_MIN:
+        raise SparkUnavailable(
+            f"{java} is Java {major}; Spark 4 needs Java {JAVA_MIN} or 21: "
+            "install one and set JAVA_HOME"
+        )
+
 
 _SPARK_TYPES = {
     "string": "string",
@@ -119,6 +189,24 @@ def spark_tables(
             df.createOrReplaceTempView(table.name)
         out[table.name] = df
     return out
+
+
+def export_store(store: str | Path | None, root: str | Path) -> Path:
+    """Every contract table of a store written as ``root/<table>/part-0.parquet`` (contract
+    columns only, lineage columns dropped): the layout ``spark_tables`` reads."""
+    from openbureau.store import Store
+
+    root = Path(root)
+    with Store(store, read_only=True) as db:
+        for table in TABLES:
+            folder = root / table.name
+            folder.mkdir(parents=True, exist_ok=True)
+            columns = ", ".join(f'"{f.name}"' for f in table.fields)
+            target = str(folder / "part-0.parquet").replace("'", "''")
+            db.con.execute(
+                f"COPY (SELECT {columns} FROM \"{table.name}\") TO '{target}' (FORMAT parquet)"
+            )
+    return root
 
 
 def contract_schema(name: str) -> pa.Schema:

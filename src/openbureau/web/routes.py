@@ -1,6 +1,6 @@
 """Routes of the web pages: the HTML shells, their static files, and two read-outs the pages
 need that the JSON API does not give (the published model's what-if inputs, and the
-analyst's report for the model in service).
+analyst's report for the model in service or any registered model).
 
 Both read-outs are plain Starlette routes beside the pages. ``/web/model.json`` is public:
 it describes the model (actionable inputs, the values it was trained on, each factor's
@@ -10,6 +10,8 @@ same way ``/admin`` does (403 when admin is disabled, 401 for any other caller).
 
 from __future__ import annotations
 
+import contextlib
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -32,6 +34,7 @@ _CSP = (
     "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'"
 )
+_MODEL_ID = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -137,74 +140,101 @@ def model_json(request: Request) -> Response:
 
 
 _report_lock = threading.Lock()  # matplotlib's pyplot is not thread-safe
-_report_cache: dict[tuple[int, str], str] = {}
+_report_cache: dict[tuple[str, str, int | None, str], str] = {}
 
 
-def _render_report(svc: Any, version: Any) -> str:
-    """``monitor.report`` for the version's model, with the published scores as the scored
-    population (PSI against development); cached per version, it takes seconds to draw."""
+def _published_scores(svc: Any, version_id: int, folder: Path) -> Path:
+    """The version's published scores as a Parquet file in ``folder`` (what PSI needs)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from sqlalchemy import select
 
-    from openbureau.monitor.report import build_report
     from openbureau.service.models import Score
     from openbureau.service.queries import FACTORS
 
-    key = (version.id, svc.settings.database_url)
+    columns = [Score.score, *(getattr(Score, f"points_{f}") for f in FACTORS)]
+    with svc.sessions() as s:
+        rows = s.execute(select(*columns).where(Score.version_id == version_id)).all()
+    table = pa.table(
+        {
+            name: pa.array([r[i] for r in rows], pa.float64())
+            for i, name in enumerate(["score", *(f"points_{f}" for f in FACTORS)])
+        }
+    )
+    path = folder / "scores.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def _render_report(svc: Any, model_id: str, model_dir: str, version_id: int | None) -> str:
+    """``monitor.report`` for a model folder; with ``version_id`` the version's published
+    scores are the scored population (PSI against development). Cached: it takes seconds."""
+    from openbureau.monitor.report import build_report
+
+    key = (model_id, model_dir, version_id, svc.settings.database_url)
     with _report_lock:
         if key in _report_cache:
             return _report_cache[key]
-        columns = [Score.score, *(getattr(Score, f"points_{f}") for f in FACTORS)]
-        with svc.sessions() as s:
-            rows = s.execute(select(*columns).where(Score.version_id == version.id)).all()
-        table = pa.table(
-            {
-                name: pa.array([r[i] for r in rows], pa.float64())
-                for i, name in enumerate(["score", *(f"points_{f}" for f in FACTORS)])
-            }
-        )
-        model_dir = version.model_path or str(svc.settings.model)
         with tempfile.TemporaryDirectory() as tmp:
-            scores = Path(tmp) / "scores.parquet"
-            pq.write_table(table, scores)
+            scores = None if version_id is None else _published_scores(svc, version_id, Path(tmp))
             page, _ = build_report(Path(model_dir), scores)
         _report_cache[key] = page
         return page
 
 
+def _error(status: int, detail: str) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status, headers=_HEADERS)
+
+
+def _registered(svc: Any, model_id: str) -> Any:
+    """The registered model (or a RegistryError), read in a short session."""
+    from openbureau import registry
+
+    with svc.sessions() as s:
+        return registry.get_model(s, model_id)
+
+
 def analyst_report(request: Request) -> Response:
-    """The model report of the model in service, for the bureau (admin key) only."""
+    """The model report for the bureau (admin key) only: of the model in service, or with
+    ``?model=ID`` of any registered model (a model not in service has no published scores,
+    so its report shows development and hold-out figures without PSI)."""
+    from openbureau import registry
     from openbureau.service.security import same_secret
 
     svc = request.app.state.service
     if not svc.settings.admin_key:
-        return JSONResponse(
-            {"detail": "admin is disabled: start the service with OPENBUREAU_ADMIN_KEY set"},
-            status_code=403,
-            headers=_HEADERS,
-        )
+        return _error(403, "admin is disabled: start the service with OPENBUREAU_ADMIN_KEY set")
     if not same_secret(request.headers.get("x-admin-key"), svc.settings.admin_key):
-        return JSONResponse(
-            {"detail": "send the admin key in X-Admin-Key"}, status_code=401, headers=_HEADERS
-        )
+        return _error(401, "send the admin key in X-Admin-Key")
+    wanted = request.query_params.get("model")
     found = _current_model(svc)
-    if found is None:
-        return JSONResponse(
-            {"detail": "no published score version with its model is available"},
-            status_code=503,
-            headers=_HEADERS,
-        )
-    version, model = found
+    state = None
+    if wanted:
+        if not _MODEL_ID.fullmatch(wanted):
+            return _error(422, f"model must be a registered model id, got {wanted[:80]!r}")
+        try:
+            row = _registered(svc, wanted)
+        except registry.RegistryError as exc:
+            return _error(404, str(exc))
+        model_id, model_dir, state = row.model_id, row.artifact_path, row.state
+        in_service = found is not None and found[0].model_id == row.model_id
+        version_id = found[0].id if found is not None and in_service else None
+    else:
+        if found is None:
+            return _error(503, "no published score version with its model is available")
+        version, model = found
+        model_id, version_id = model.model_id_, version.id
+        model_dir = version.model_path or str(svc.settings.model)
+        with contextlib.suppress(registry.RegistryError):  # a model never registered
+            state = _registered(svc, model_id).state
     try:
-        page = _render_report(svc, version)
-    except FileNotFoundError as exc:  # a model folder without its evaluation files
-        return JSONResponse(
-            {"detail": f"the model report needs the model's evaluation files: {exc}"},
-            status_code=503,
-            headers=_HEADERS,
-        )
-    return HTMLResponse(page, headers={**_HEADERS, "X-Model-Id": model.model_id_})
+        page = _render_report(svc, model_id, model_dir, version_id)
+    except FileNotFoundError as exc:  # a model folder moved, or without its evaluation files
+        return _error(503, f"the model report needs the model's folder and evaluation files: {exc}")
+    headers = {**_HEADERS, "X-Model-Id": model_id, "X-In-Service": str(version_id is not None)}
+    if state is not None:
+        headers["X-Model-State"] = state
+    return HTMLResponse(page, headers=headers)
 
 
 def mount(app: FastAPI) -> None:
@@ -222,6 +252,7 @@ def mount(app: FastAPI) -> None:
             ),
             Route("/web/model.json", model_json, methods=["GET"], name="web_model"),
             Route("/analyst/report", analyst_report, methods=["GET"], name="web_report"),
+            *__import__("openbureau.web.monitor").web.monitor.routes(),  # the drift page
             Mount("/web/static", app=StaticFiles(directory=STATIC), name="web_static"),
         ]
     )

@@ -1,6 +1,29 @@
-"""End-to-end jobs over a store: train a model as of a date, score a population."""
+"""End-to-end jobs over a store: train a model as of a date, score a population, re-score.
 
-from openbureau.workflow.score import ScoreRunReport, score_store
-from openbureau.workflow.train import TrainReport, train_from_store
+Names load on first use (PEP 562), so the CLI can register commands from this package
+without importing DuckDB and Arrow before a command runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openbureau.workflow.score import ScoreRunReport, score_store
+    from openbureau.workflow.train import TrainReport, train_from_store
+
+_EXPORTS = {
+    "ScoreRunReport": "openbureau.workflow.score",
+    "score_store": "openbureau.workflow.score",
+    "TrainReport": "openbureau.workflow.train",
+    "train_from_store": "openbureau.workflow.train",
+}
 
 __all__ = ["ScoreRunReport", "TrainReport", "score_store", "train_from_store"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

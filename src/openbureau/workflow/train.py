@@ -189,6 +189,7 @@ def train_from_store(
         },
         "factor_weights": json.loads(model.factor_weights(train).to_json(orient="index")),
         "holdout": {"rows": int(mask.sum()), "seed": seed, "share": holdout},
+        **development_features(train, ["segment", *(m.name for m in decision.kept)]),
     }
     (evaluation / DEVELOPMENT_FILE).write_text(json.dumps(development, indent=2))
     return TrainReport(
@@ -208,6 +209,18 @@ def train_from_store(
         policy_message=decision.message,
         dropped_factors=decision.dropped_factors,
     )
+
+
+def development_features(train: pa.Table, inputs: list[str]) -> dict[str, Any]:
+    """Per-input bins and missing-value rates of the development sample, so monitoring can
+    compute each input's CSI and missing-rate change later (``openbureau monitor``)."""
+    from openbureau.monitor.reference import feature_reference
+
+    bins = feature_reference(train, inputs)
+    return {
+        "feature_bins": {name: ref.to_dict() for name, ref in bins.items()},
+        "missing_rates": {name: ref.missing for name, ref in bins.items()},
+    }
 
 
 def _model_id(model_dir: Path) -> str:

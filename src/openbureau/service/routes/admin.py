@@ -1,4 +1,5 @@
-"""The bureau's own operations (admin key): accounts, partners, offers, publishing, audit."""
+"""The bureau's own operations (admin key): accounts, partners, offers, publishing, audit,
+the model registry."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from openbureau import registry  # the module, not its names: registry imports the service
 from openbureau.service.audit import verify_chain
 from openbureau.service.deps import DB, Admin, ServiceDep
 from openbureau.service.disputes import DisputeError, resolve, settle_overdue
@@ -30,14 +32,23 @@ from openbureau.service.schemas import (
     ChainOut,
     DisputeOut,
     DisputeResolveIn,
+    ModelEventOut,
+    ModelListOut,
+    ModelPromoteIn,
+    ModelRef,
+    ModelRegisterIn,
+    ModelRetireIn,
     OfferIn,
     OfferOut,
     PartnerCreated,
     PartnerIn,
     PersonIn,
     PersonOut,
+    PromotionOut,
     PublishIn,
     PublishOut,
+    RegisteredModelDetail,
+    RegisteredModelOut,
     ReplayOut,
     ReviewOut,
     ReviewUpdateIn,
@@ -254,3 +265,90 @@ def update_review(review_id: RowId, body: ReviewUpdateIn, s: DB) -> ReviewOut:
     r.updated_at = dt.datetime.now(dt.UTC)
     s.commit()
     return review_out(r)
+
+
+# --- the model registry ----------------------------------------------------------------------
+
+
+def _registry_error(exc: ValueError) -> HTTPException:
+    return HTTPException(getattr(exc, "status", 422), str(exc))
+
+
+def _model_detail(s: DB, model_id: str) -> RegisteredModelDetail:
+    row = registry.get_model(s, model_id)
+    return RegisteredModelDetail(
+        **RegisteredModelOut.model_validate(row).model_dump(),
+        card=row.card,
+        events=[ModelEventOut.model_validate(e) for e in registry.model_events(s, model_id)],
+    )
+
+
+@router.get("/models")
+def list_models(s: DB) -> ModelListOut:
+    """Registered models, oldest first; ``champion`` names the one the service scores with."""
+    current = registry.champion(s)
+    return ModelListOut(
+        champion=current.model_id if current is not None else None,
+        models=[RegisteredModelOut.model_validate(m) for m in registry.list_models(s)],
+    )
+
+
+@router.get("/models/{model_id}")
+def show_model(model_id: ModelRef, s: DB) -> RegisteredModelDetail:
+    """One registered model with its card and every change of its state."""
+    try:
+        return _model_detail(s, model_id)
+    except registry.RegistryError as exc:
+        raise _registry_error(exc) from None
+
+
+@router.post("/models", status_code=201)
+def register_model(body: ModelRegisterIn, s: DB, svc: ServiceDep) -> RegisteredModelDetail:
+    """Register a model folder (on the server) as a candidate."""
+    try:
+        row = registry.register(svc.sessions, body.path, actor=body.actor, reason=body.reason)
+        return _model_detail(s, row.model_id)
+    except registry.RegistryError as exc:
+        raise _registry_error(exc) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/models/{model_id}/promote")
+def promote_model(model_id: ModelRef, body: ModelPromoteIn, s: DB, svc: ServiceDep) -> PromotionOut:
+    """Make a candidate champion on a passing release report; its scores become current in
+    the same transaction. Refused, naming the failing check or the mismatch, otherwise."""
+    try:
+        done = registry.promote(
+            svc.sessions,
+            model_id,
+            body.release,
+            actor=body.actor,
+            reason=body.reason,
+            store=svc.settings.store,
+        )
+    except registry.RegistryError as exc:
+        raise _registry_error(exc) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return PromotionOut(
+        model=RegisteredModelOut.model_validate(registry.get_model(s, model_id)),
+        previous_champion=done.previous_champion,
+        score_version_id=done.score_version_id,
+        previous_version_id=done.previous_version_id,
+        release_sha256=done.release_sha256,
+    )
+
+
+@router.post("/models/{model_id}/retire")
+def retire_model(
+    model_id: ModelRef, body: ModelRetireIn, s: DB, svc: ServiceDep
+) -> RegisteredModelDetail:
+    """Retire a candidate (the champion is only ever replaced by a promotion)."""
+    try:
+        registry.retire(svc.sessions, model_id, actor=body.actor, reason=body.reason)
+        return _model_detail(s, model_id)
+    except registry.RegistryError as exc:
+        raise _registry_error(exc) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None

@@ -126,13 +126,13 @@ def my_benefits(person: CurrentPerson, s: DB, svc: ServiceDep) -> BenefitsOut:
     next_code = next((o.code for o in offers if o.min_score == target), None)
     path: PathOut | None = None
     why_not: str | None = None
-    if target is not None and eff.corrected_by is not None:
+    if target is not None and eff.corrected_by is not None and eff.features is None:
         why_not = (
-            f"your score was corrected by dispute {eff.corrected_by}; a path is computed from "
-            "a published feature snapshot, so it will be there with the next score version"
+            f"your score was corrected by dispute {eff.corrected_by} before corrected feature "
+            "rows were kept; a path will be there with the next score version"
         )
     elif target is not None:
-        path, why_not = _path(svc, version, row, target)
+        path, why_not = _path(svc, version, row, target, eff.features)
     return BenefitsOut(
         score=eff.score,
         unlocked=[d for d in out if d.eligible],
@@ -144,12 +144,15 @@ def my_benefits(person: CurrentPerson, s: DB, svc: ServiceDep) -> BenefitsOut:
     )
 
 
-def _snapshot_model(svc: Any, version: Any, row: Any) -> tuple[Any, Any]:
-    """The version's model and the person's published feature row, or ReplayError."""
+def _snapshot_model(
+    svc: Any, version: Any, row: Any, corrected: list[Any] | None = None
+) -> tuple[Any, Any]:
+    """The version's model and the person's feature row (the published one, or the one
+    corrected by an upheld dispute), or ReplayError."""
     model_dir = version.model_path or (str(svc.settings.model) if svc.settings.model else None)
     if model_dir is None:
         raise ReplayError("the model of this score is not available to the service")
-    X = feature_table(version, row)
+    X = feature_table(version, row, corrected)
     try:
         model = svc.models.get(model_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -159,9 +162,11 @@ def _snapshot_model(svc: Any, version: Any, row: Any) -> tuple[Any, Any]:
     return model, X
 
 
-def _path(svc: Any, version: Any, row: Any, target: float) -> tuple[PathOut | None, str | None]:
+def _path(
+    svc: Any, version: Any, row: Any, target: float, corrected: list[Any] | None = None
+) -> tuple[PathOut | None, str | None]:
     try:
-        model, X = _snapshot_model(svc, version, row)
+        model, X = _snapshot_model(svc, version, row, corrected)
     except ReplayError as exc:
         return None, str(exc)
     cf = counterfactual(model, X, target=target)
@@ -193,8 +198,9 @@ def what_if(body: WhatIfIn, person: CurrentPerson, s: DB, svc: ServiceDep) -> Wh
     """My score if some actionable inputs were different: the real model on my published
     feature snapshot with those values changed. Nothing is stored."""
     version, row = _current(s, person.person_id)
+    eff = effective(s, person.id, version, row)
     try:
-        model, X = _snapshot_model(svc, version, row)
+        model, X = _snapshot_model(svc, version, row, eff.features)
     except ReplayError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     metas = {m.name: m for m in model.features_}
@@ -241,7 +247,13 @@ def what_if(body: WhatIfIn, person: CurrentPerson, s: DB, svc: ServiceDep) -> Wh
         ],
         note=(
             f"computed from your feature snapshot of score version {version.id} "
-            f"(as of {row.as_of}) with the model {row.model_id}; a what-if is not a score"
+            f"(as of {row.as_of})"
+            + (
+                f", corrected by dispute {eff.corrected_by},"
+                if eff.corrected_by is not None and eff.features is not None
+                else ""
+            )
+            + f" with the model {row.model_id}; a what-if is not a score"
         ),
     )
 

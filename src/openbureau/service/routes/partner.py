@@ -7,21 +7,32 @@ freeze is only told to a partner the person consented to.
 The score used is the effective one: the published score, or the one recomputed without
 records whose dispute was upheld (or went unresolved past its deadline). While a dispute is
 open, the answer carries the proof both ways.
+
+The lookup is the service's busiest path, so it is built for throughput without giving up a
+check: the handlers are async; everything a request reads (partner by key hash, consent,
+freeze, the current version pointer, the score row, whether a dispute touches it) is one
+statement (``queries.partner_gate``) run in one hop to the read pool; nothing is cached, so
+a revoked consent, a disabled key or a new version counts from the next request on; and the
+handler awaits its access-log entry's group commit on the event loop, holding no thread.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import asyncio
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from openbureau.benefits import adverse_action_notice, band, decide
-from openbureau.service.deps import DB, CurrentPartner, ServiceDep
+from openbureau.service.deps import DB, CurrentPartner, PartnerKeyHash, Service, ServiceDep
 from openbureau.service.disputes import Effective, effective
-from openbureau.service.models import OfferRow, Partner
+from openbureau.service.models import OfferRow, Score, ScoreVersion
 from openbureau.service.purposes import PurposeError, check_purpose, new_credit_purposes
-from openbureau.service.queries import FACTORS, gate_row
+from openbureau.service.queries import PartnerGate, partner_gate
 from openbureau.service.ratelimit import retry_after_header
 from openbureau.service.schemas import (
     LookupIn,
@@ -34,19 +45,113 @@ from openbureau.service.schemas import (
 
 router = APIRouter(prefix="/partner", tags=["partner"])
 DEFAULT_THRESHOLD = 650.0
+UNKNOWN_KEY = "unknown or disabled partner API key"
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Everything a partner request reads, fetched in one trip to a worker thread."""
+
+    gate: PartnerGate | None  # None: no partner has this key
+    eff: Effective | None = None  # only when the person has a current score
+    offer: OfferRow | None = None  # decisions only
+
+
+def _effective(s: Session | None, g: PartnerGate) -> Effective | None:
+    """The score that counts: the published one, or (rarely: only when a dispute touches
+    it, and only then is ``s`` needed) the one ``disputes.effective`` derives from the
+    person's disputes. None when the person has no score in the current version."""
+    if g.version_id is None or g.person_pk is None:
+        return None
+    if not g.disputed:
+        return Effective(g.score, g.subscores, g.reasons, None, [])
+    assert s is not None
+    version, row = s.get(ScoreVersion, g.version_id), s.get(Score, g.score_id)
+    assert version is not None and row is not None  # published rows are never deleted
+    return effective(s, g.person_pk, version, row)
+
+
+def _read_lookup(svc: Service, key_hash: str, person: str, purpose: str) -> _Read:
+    """One statement on an autocommit connection (no BEGIN/ROLLBACK round trips, no pool
+    pre-ping); a connection the database dropped is retried once on a fresh one."""
+    for attempt in (1, 2):
+        try:
+            with svc.reader.connect() as conn:
+                g = partner_gate(conn, key_hash, person, purpose)
+                if g is None or not g.disputed:
+                    return _Read(g, None if g is None else _effective(None, g))
+                with Session(bind=conn) as s:
+                    return _Read(g, _effective(s, g))
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_decision(svc: Service, key_hash: str, person: str, offer_code: str) -> _Read:
+    with svc.sessions() as s:
+        offer = s.scalar(select(OfferRow).where(OfferRow.code == offer_code, OfferRow.active))
+        purpose = offer.purpose if offer is not None else "unknown"
+        g = partner_gate(s.connection(), key_hash, person, purpose)
+        return _Read(g, None if g is None else _effective(s, g), offer)
+
+
+async def _in_thread(svc: Service, fn: Any, *args: Any) -> _Read:
+    """The blocking reads, on the service's read pool (one hop per request)."""
+    return await asyncio.get_running_loop().run_in_executor(svc.read_pool, fn, svc, *args)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    code: int
+    reason: str
+    headers: dict[str, str] | None = None
+
+
+def _refusal(svc: Service, g: PartnerGate, eff: Effective | None, scope: str, person: str,
+             purpose: str) -> _Refusal | None:  # fmt: skip
+    """Scope, rate limit, purpose, consent, freeze and score, in that order."""
+    if scope not in g.scopes:
+        return _Refusal(status.HTTP_403_FORBIDDEN, f"this partner key lacks the {scope!r} scope")
+    wait = svc.limiter.take(g.partner_id)
+    if wait > 0:
+        return _Refusal(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit of {svc.settings.lookups_per_minute} lookups per minute reached",
+            {"Retry-After": retry_after_header(wait)},
+        )
+    try:
+        check_purpose(purpose, svc.pack)
+    except PurposeError as exc:
+        return _Refusal(status.HTTP_403_FORBIDDEN, str(exc))
+    if g.person_pk is None or g.consent_id is None:
+        return _Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"no active consent from person {person!r} for {g.partner_name} and purpose "
+            f"{purpose!r}",
+        )
+    if g.frozen and purpose in new_credit_purposes(svc.pack):
+        return _Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"person {person!r} has frozen their file: lookups for new credit "
+            f"({purpose}) are refused until they lift the freeze",
+        )
+    if eff is None:
+        return _Refusal(status.HTTP_404_NOT_FOUND, f"no published score for person {person!r}")
+    return None
 
 
 class _Log:
-    """Writes the access-log entry of one request, then answers."""
+    """Writes the access-log entry of one request and waits for its commit, then answers."""
 
-    def __init__(self, svc: Any, partner: Partner, person: str, action: str, purpose: str):
-        self.svc, self.partner = svc, partner
+    def __init__(self, svc: Service, g: PartnerGate, person: str, action: str, purpose: str):
+        self.svc, self.g = svc, g
         self.person, self.action, self.purpose = person, action, purpose
 
-    def _append(self, outcome: str, reason: str, detail: dict[str, Any]) -> None:
-        self.svc.audit.append(
-            partner_id=self.partner.id,
-            partner_name=self.partner.name,
+    async def _append(self, outcome: str, reason: str, detail: dict[str, Any]) -> None:
+        await self.svc.audit.append_async(
+            partner_id=self.g.partner_id,
+            partner_name=self.g.partner_name,
             person_id=self.person,
             action=self.action,
             purpose=self.purpose,
@@ -55,89 +160,53 @@ class _Log:
             detail=detail,
         )
 
-    def deny(self, code: int, reason: str, headers: dict[str, str] | None = None) -> NoReturn:
-        self._append("denied", reason, {"status": code})
-        raise HTTPException(code, reason, headers=headers)
+    async def deny(self, refusal: _Refusal) -> HTTPException:
+        await self._append("denied", refusal.reason, {"status": refusal.code})
+        return HTTPException(refusal.code, refusal.reason, headers=refusal.headers)
 
-    def grant(self, reason: str, detail: dict[str, Any]) -> None:
-        self._append("granted", reason, detail)
+    async def grant(self, reason: str, detail: dict[str, Any]) -> None:
+        await self._append("granted", reason, detail)
 
 
-def _gate(
-    svc: Any, s: DB, partner: Partner, log: _Log, scope: str
-) -> tuple[Any, Any, Any, Effective]:
-    """Scope, rate limit, purpose, consent, freeze and score, or a logged refusal."""
-    if scope not in partner.scopes:
-        log.deny(status.HTTP_403_FORBIDDEN, f"this partner key lacks the {scope!r} scope")
-    wait = svc.limiter.take(partner.id)
-    if wait > 0:
-        log.deny(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {svc.settings.lookups_per_minute} lookups per minute reached",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
-    try:
-        check_purpose(log.purpose, svc.pack)
-    except PurposeError as exc:
-        log.deny(status.HTTP_403_FORBIDDEN, str(exc))
-    g = gate_row(s, log.person, partner.id, log.purpose)
-    if g is None or g.consent_id is None:
-        log.deny(
-            status.HTTP_403_FORBIDDEN,
-            f"no active consent from person {log.person!r} for {partner.name} and purpose "
-            f"{log.purpose!r}",
-        )
-    if g.frozen and log.purpose in new_credit_purposes(svc.pack):
-        log.deny(
-            status.HTTP_403_FORBIDDEN,
-            f"person {log.person!r} has frozen their file: lookups for new credit "
-            f"({log.purpose}) are refused until they lift the freeze",
-        )
-    if g.version is None or g.score is None:
-        log.deny(status.HTTP_404_NOT_FOUND, f"no published score for person {log.person!r}")
-    version, row = g.version, g.score
-    if g.disputed:  # rare: only then read the disputes themselves
-        eff = effective(s, g.person_pk, version, row)
-    else:
-        eff = Effective(
-            row.score,
-            {f: getattr(row, f"points_{f}") for f in FACTORS},
-            row.reasons,
-            None,
-            [],
-        )
-    return g, version, row, eff
+def _partner(read: _Read) -> PartnerGate:
+    if read.gate is None or not read.gate.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN_KEY)
+    return read.gate
 
 
 @router.post("/lookup")
-def lookup(body: LookupIn, partner: CurrentPartner, s: DB, svc: ServiceDep) -> LookupOut:
+async def lookup(body: LookupIn, key_hash: PartnerKeyHash, svc: ServiceDep) -> LookupOut:
     """A threshold proof ("score >= 650: true"), and the number only if the person agreed."""
-    log = _Log(svc, partner, body.person, "lookup", body.purpose)
-    g, version, row, eff = _gate(svc, s, partner, log, "lookup")
+    read = await _in_thread(svc, _read_lookup, key_hash, body.person, body.purpose)
+    g, eff = _partner(read), read.eff
+    log = _Log(svc, g, body.person, "lookup", body.purpose)
+    refusal = _refusal(svc, g, eff, "lookup", body.person, body.purpose)
+    if refusal is not None:
+        raise await log.deny(refusal)
+    assert eff is not None and g.as_of is not None  # a score row always has a date
     threshold = DEFAULT_THRESHOLD if body.threshold is None else body.threshold
-    meets = eff.score >= threshold
     share = g.share_number
     pending = eff.open[-1] if eff.open else None
     detail: dict[str, Any] = {
         "threshold": threshold,
         "consent": g.consent_id,
-        "version": version.id,
+        "version": g.version_id,
         "disclosed": "number" if share else "threshold_proof",
     }
     if eff.corrected_by is not None:
         detail["corrected_by_dispute"] = eff.corrected_by
     if pending is not None:
         detail["under_dispute"] = pending.id
-    log.grant("number shared with consent" if share else "threshold proof", detail)
+    await log.grant("number shared with consent" if share else "threshold proof", detail)
     return LookupOut(
         person=body.person,
         purpose=body.purpose,
         threshold=threshold,
-        meets_threshold=meets,
+        meets_threshold=eff.score >= threshold,
         score=eff.score if share else None,
         band=band(eff.score) if share else None,
-        scored_on=row.as_of,
-        model_id=row.model_id,
+        scored_on=g.as_of,
+        model_id=g.model_id,
         under_dispute=pending is not None,
         meets_threshold_if_dispute_upheld=(
             None if pending is None else pending.score_without >= threshold
@@ -147,38 +216,44 @@ def lookup(body: LookupIn, partner: CurrentPartner, s: DB, svc: ServiceDep) -> L
 
 
 @router.post("/decision")
-def decision(
-    body: PartnerDecisionIn, partner: CurrentPartner, s: DB, svc: ServiceDep
+async def decision(
+    body: PartnerDecisionIn, key_hash: PartnerKeyHash, svc: ServiceDep
 ) -> PartnerDecisionOut:
     """Eligibility for an offer; on a decline, the ranked reasons and the notice content."""
-    offer = s.scalar(select(OfferRow).where(OfferRow.code == body.offer, OfferRow.active))
+    read = await _in_thread(svc, _read_decision, key_hash, body.person, body.offer)
+    g, eff, offer = _partner(read), read.eff, read.offer
     purpose = offer.purpose if offer is not None else "unknown"
-    log = _Log(svc, partner, body.person, "decision", purpose)
+    log = _Log(svc, g, body.person, "decision", purpose)
     if offer is None:
-        log.deny(status.HTTP_404_NOT_FOUND, f"no active offer {body.offer!r}")
-    if offer.partner_id is not None and offer.partner_id != partner.id:
-        log.deny(status.HTTP_403_FORBIDDEN, f"offer {body.offer!r} belongs to another partner")
-    _, version, row, eff = _gate(svc, s, partner, log, "decision")
+        raise await log.deny(_Refusal(status.HTTP_404_NOT_FOUND, f"no active offer {body.offer!r}"))
+    if offer.partner_id is not None and offer.partner_id != g.partner_id:
+        raise await log.deny(
+            _Refusal(status.HTTP_403_FORBIDDEN, f"offer {body.offer!r} belongs to another partner")
+        )
+    refusal = _refusal(svc, g, eff, "decision", body.person, purpose)
+    if refusal is not None:
+        raise await log.deny(refusal)
+    assert eff is not None and g.as_of is not None  # a score row always has a date
     d = decide(eff.score, offer)  # type: ignore[arg-type]
-    reasons: list[dict[str, Any]] = [] if d.eligible else eff.reasons[: version.max_reasons]
+    reasons: list[dict[str, Any]] = [] if d.eligible else eff.reasons[: g.max_reasons]
     pending = eff.open[-1] if eff.open else None
     notice = None
     if not d.eligible:
         notice = adverse_action_notice(
             score=eff.score,
-            scored_on=row.as_of,
+            scored_on=g.as_of,
             reasons=reasons,
             offer_title=offer.title,
             threshold=offer.min_score,
-            max_reasons=version.max_reasons,
+            max_reasons=g.max_reasons,
             jurisdiction_notice=getattr(getattr(svc.pack, "adverse_action", None), "notice", ""),
         )
-    log.grant(
+    await log.grant(
         "eligible" if d.eligible else "declined with adverse-action notice",
         {
             "offer": offer.code,
             "eligible": d.eligible,
-            "version": version.id,
+            "version": g.version_id,
             "score": eff.score,
             "corrected_by_dispute": eff.corrected_by,
         },

@@ -131,8 +131,13 @@ def dispute(body: DisputeIn, person: CurrentPerson, s: DB, svc: ServiceDep) -> D
 
 def _my_disputes(s: DB, svc: ServiceDep, person_pk: int) -> list[Dispute]:
     settle_overdue(s, svc, person_pk)
+    # copies carried onto newer versions are bookkeeping: the person sees the dispute once
     return list(
-        s.scalars(select(Dispute).where(Dispute.person_pk == person_pk).order_by(Dispute.id))
+        s.scalars(
+            select(Dispute)
+            .where(Dispute.person_pk == person_pk, Dispute.carried_from.is_(None))
+            .order_by(Dispute.id)
+        )
     )
 
 
@@ -145,7 +150,7 @@ def my_disputes(person: CurrentPerson, s: DB, svc: ServiceDep) -> list[DisputeOu
 def my_dispute(dispute_id: RowId, person: CurrentPerson, s: DB, svc: ServiceDep) -> DisputeOut:
     settle_overdue(s, svc, person.id)
     d = s.get(Dispute, dispute_id)
-    if d is None or d.person_pk != person.id:
+    if d is None or d.person_pk != person.id or d.carried_from is not None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"you have no dispute {dispute_id}")
     return dispute_out(d)
 

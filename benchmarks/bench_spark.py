@@ -1,0 +1,245 @@
+"""The full scoring pipeline (features, network factor, scores and reasons) on Spark
+local[1] and local[2] against the embedded DuckDB path, on the same simulated people.
+
+Data: ``--data DIR`` holding ``sim/`` (the simulator's Parquet, what Spark reads),
+``store/`` (the same rows ingested, what DuckDB reads) and ``model/``; with ``--people N``
+and no such folder, they are made first (simulate, ingest, train) and kept for next time.
+Each engine runs in its own process (a fresh JVM per Spark master), one after the other.
+People per second = people scored / wall seconds of the job (the JVM's start is reported
+apart); CPU seconds of the process tree are reported too, since on a shared machine the
+wall clock also measures the neighbours.
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_spark.py --people 20000 \
+        --data /work/bench-spark/p20000 [--engines duckdb,local[1],local[2]] \
+        [--json benchmarks/results/spark.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+AS_OF = "2025-05-01"
+TRAIN_AS_OF = "2024-12-31"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and every process under it (JVM, Python workers)."""
+    total = 0.0
+    me = psutil.Process()
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def prepare(data: Path, people: int, seed: int) -> None:
+    """sim/, store/ and model/ under ``data``, each made only if missing."""
+    cli = [sys.executable, "-m", "openbureau"]
+    if not (data / "sim" / "_manifest.json").is_file():
+        subprocess.run(
+            [
+                *(*cli, "simulate", "--people", str(people), "--months", "24"),
+                *("--seed", str(seed), "--out", str(data / "sim"), "--overwrite"),
+            ],
+            check=True,
+        )
+    if not (data / "store").exists():
+        subprocess.run(
+            [*cli, "ingest", str(data / "sim"), "--store", str(data / "store")], check=True
+        )
+    if not (data / "model" / "artifact.json").is_file():
+        subprocess.run(
+            [
+                *(*cli, "train", "--as-of", TRAIN_AS_OF, "--out", str(data / "model")),
+                *("--store", str(data / "store"), "--seed", "1", "--overwrite"),
+            ],
+            check=True,
+        )
+
+
+def run_duckdb(data: Path, as_of: str, out: Path) -> dict[str, Any]:
+    from openbureau.workflow import score_store
+
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    report = score_store(data / "store", data / "model", dt.date.fromisoformat(as_of), out)
+    return {
+        "people": report.people,
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": cpu_seconds() - c0,
+        "startup_seconds": 0.0,
+    }
+
+
+def run_spark(
+    data: Path, as_of: str, out: Path, master: str, partitions: int, memory: str
+) -> dict[str, Any]:
+    from openbureau.spark import feature_frame, score_parquet, session, spark_tables
+
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    spark = session(
+        master,
+        app_name="bench-spark",
+        conf={
+            "spark.sql.shuffle.partitions": str(partitions),
+            "spark.default.parallelism": str(partitions),
+            "spark.driver.memory": memory,
+        },
+    )
+    spark_tables(spark, data / "sim")
+    t1 = time.perf_counter()
+    features = feature_frame(spark, as_of)  # the network walk runs here, checkpointed
+    t2 = time.perf_counter()
+    report = score_parquet(spark, data / "model", as_of, out, features=features)
+    t3 = time.perf_counter()
+    cpu = cpu_seconds() - c0
+    spark.stop()
+    return {
+        "people": report.people,
+        "seconds": t3 - t1,
+        "cpu_seconds": cpu,
+        "startup_seconds": t1 - t0,
+        "network_walk_seconds": t2 - t1,
+        "catalog_and_scoring_seconds": t3 - t2,
+    }
+
+
+def same_scores(embedded: Path, spark: Path) -> bool:
+    """Scores, sub-scores, reasons and input hashes identical, person by person."""
+    keys = [("as_of", "ascending"), ("person_id", "ascending")]
+    a = pq.read_table(embedded).sort_by(keys)
+    b = pq.read_table(spark).sort_by(keys)
+    if a.num_rows != b.num_rows:
+        return False
+    for name in a.column_names:
+        col = a[name]
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if not col.combine_chunks().equals(b[name].combine_chunks()):
+            return False
+    return True
+
+
+def one(args: argparse.Namespace) -> None:
+    """Run one engine in this process and print its result as JSON (the child's job)."""
+    out = Path(args.out)
+    if args.engine == "duckdb":
+        result = run_duckdb(Path(args.data), args.as_of, out)
+    else:
+        result = run_spark(
+            Path(args.data), args.as_of, out, args.engine, args.partitions, args.driver_memory
+        )
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+
+
+def print_table(console: Console, results: list[dict[str, Any]], data: Path) -> None:
+    table = Table(title=f"Full scoring pipeline, {results[0]['people']:,} people ({data})")
+    for col in ("engine", "people/s", "job s", "CPU s", "JVM start s", "walk s", "identical"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            r["engine"],
+            f"{r['people_per_second']:,.0f}",
+            f"{r['seconds']:.1f}",
+            f"{r['cpu_seconds']:.1f}",
+            f"{r['startup_seconds']:.1f}",
+            f"{r.get('network_walk_seconds', float('nan')):.1f}",
+            str(r.get("identical_to_duckdb", "")),
+        )
+    console.print(table)
+
+
+def save(
+    args: argparse.Namespace,
+    data: Path,
+    load_before: tuple[float, float, float],
+    results: list[dict[str, Any]],
+) -> None:
+    """Write (or replace) this population's record in the JSON file."""
+    record = {
+        "people": results[0]["people"],
+        "data": str(data),
+        "as_of": args.as_of,
+        "shuffle_partitions": args.partitions,
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
+        "results": results,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    runs = json.loads(args.json.read_text())["runs"] if args.json.is_file() else []
+    runs = [r for r in runs if r["people"] != record["people"]] + [record]
+    args.json.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--data", type=Path, help="folder with sim/, store/, model/")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", default=AS_OF)
+    parser.add_argument("--engines", default="duckdb,local[1],local[2]")
+    parser.add_argument("--partitions", type=int, default=4, help="shuffle partitions")
+    parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/spark.json"))
+    parser.add_argument("--engine", help=argparse.SUPPRESS)  # child process: one engine
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine:
+        one(args)
+        return
+    data = args.data or Path(f"/work/bench-spark/p{args.people}")
+    prepare(data, args.people, args.seed)
+    console = Console()
+    load_before = os.getloadavg()
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
+        outs: dict[str, Path] = {}
+        for engine in args.engines.split(","):
+            out = Path(tmp) / (engine.replace("[", "_").replace("]", "") + ".out")
+            outs[engine] = out
+            command = [sys.executable, __file__, "--engine", engine, "--out", str(out)]
+            command += ["--data", str(data), "--as-of", args.as_of]
+            command += ["--partitions", str(args.partitions), "--driver-memory", args.driver_memory]
+            console.print(f"running {engine} on {data} ...")
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+            if done.returncode or not lines:
+                console.print(done.stderr[-3000:])
+                raise SystemExit(f"{engine} failed (exit {done.returncode})")
+            result = {"engine": engine, **json.loads(lines[-1][7:])}
+            result["people_per_second"] = result["people"] / result["seconds"]
+            if "duckdb" in outs and engine != "duckdb":
+                result["identical_to_duckdb"] = same_scores(outs["duckdb"], out)
+            results.append(result)
+            save(args, data, load_before, results)  # a killed run keeps what it measured
+    print_table(console, results, data)
+    console.print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
