@@ -227,10 +227,11 @@ def main() -> None:
             command += ["--partitions", str(args.partitions), "--driver-memory", args.driver_memory]
             console.print(f"running {engine} on {data} ...")
             done = subprocess.run(command, capture_output=True, text=True, check=False)
+            log = Path(tmp).parent / f"bench-spark-{engine}.log"
+            log.write_text(done.stderr)
             lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
             if done.returncode or not lines:
-                console.print(done.stderr[-3000:])
-                raise SystemExit(f"{engine} failed (exit {done.returncode})")
+                raise SystemExit(f"{engine} failed (exit {done.returncode}); its log: {log}")
             result = {"engine": engine, **json.loads(lines[-1][7:])}
             result["people_per_second"] = result["people"] / result["seconds"]
             if "duckdb" in outs and engine != "duckdb":

@@ -542,6 +542,10 @@ def test_cli_models_register_list_promote_show(sessions, models, tmp_path):
     r = runner.invoke(app, ["models", "list", "--json", *db])
     listing = json.loads(r.stdout)
     assert listing["champion"] is None and len(listing["models"]) == 2
+    r = runner.invoke(
+        app, ["rescore", "--full", "--as-of", "2025-12-31", "--runs", str(tmp_path / "runs"), *db]
+    )
+    assert r.exit_code == 2 and "no champion in the registry" in r.output
 
     bad = write_release(tmp_path / "bad", m, "a", None, failing=("policy_inputs",))
     r = runner.invoke(
@@ -556,6 +560,12 @@ def test_cli_models_register_list_promote_show(sessions, models, tmp_path):
     assert r.exit_code == 0, r.output
     done = json.loads(r.stdout)
     assert done["model_id"] == m.ids["a"] and done["score_version_id"] is not None
+    # a re-scoring run without --model takes the champion's folder from the registry
+    from rich.console import Console
+
+    from openbureau.workflow.rescore_command import _champion_folder
+
+    assert _champion_folder(url, Console(stderr=True)).resolve() == m.dirs["a"].resolve()
     r = runner.invoke(app, ["models", "show", m.ids["a"], "--json", *db])
     shown = json.loads(r.stdout)
     assert shown["state"] == "champion"

@@ -177,7 +177,7 @@ def test_a_worse_candidate_is_refused_and_the_failing_check_named(bureau, tmp_pa
     assert page.index("discrimination_auc") < page.index("monotonicity")  # failed first
 
 
-def test_a_first_release_has_no_comparisons_to_fail(bureau, tmp_path):
+def test_a_first_release_has_no_comparisons_to_fail(bureau, stable, tmp_path):
     root, models = bureau
     res = run_release(
         models["champion"], root / "store", AS_OF, tmp_path / "first", horizon=HORIZON,
@@ -197,6 +197,29 @@ def test_a_first_release_has_no_comparisons_to_fail(bureau, tmp_path):
     groups = pq.read_table(root / "sim" / "_audit")
     full = audit_fairness(scores, groups, columns=["age_band"])
     assert any(r["ratio"] is not None and r["ratio"] < 0.8 for r in full["air"])
+
+    # the lifecycle end to end on the real gate's reports: the first release makes the
+    # champion, the stable candidate's release (judged against it) replaces it, and the
+    # service's current scores switch with the champion
+    from openbureau.registry import champion, promote, register
+    from openbureau.service.db import make_engine, migrate, session_factory
+    from openbureau.service.models import CurrentVersion, ScoreVersion
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    ids = {k: register(sessions, models[k], actor="test").model_id for k in ("champion", "stable")}
+    with pytest.raises(ValueError, match="champion"):  # judged against a champion not in place
+        promote(sessions, ids["stable"], stable.out, actor="test", reason="too early")
+    promote(sessions, ids["champion"], res.out, actor="test", reason="first", store=root / "store")
+    promote(
+        sessions, ids["stable"], stable.out, actor="test", reason="retrain", store=root / "store"
+    )
+    with sessions() as s:
+        current = s.get(ScoreVersion, s.get(CurrentVersion, "current").version_id)
+        assert champion(s).model_id == current.model_id == ids["stable"]
+        assert current.people == 3000 and current.feature_columns
+    engine.dispose()
 
 
 def test_as_of_not_after_training_and_bad_options_are_usage_errors(bureau, tmp_path):

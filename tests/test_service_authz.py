@@ -232,6 +232,30 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
         _admin(200),
     ),
     ("GET", "/admin/reviews"): (_at("/admin/reviews"), _admin(200)),
+    ("GET", "/admin/models"): (_at("/admin/models"), _admin(200)),
+    ("GET", "/admin/models/{model_id}"): (_at("/admin/models/no-such-model"), _admin(404)),
+    ("POST", "/admin/models"): (
+        _at("/admin/models", lambda s: {"path": "/nonexistent/model-folder"}),
+        _admin(422),
+    ),
+    ("POST", "/admin/models/{model_id}/promote"): (
+        _at(
+            "/admin/models/no-such-model/promote",
+            lambda s: {
+                "release": "/nonexistent/release.json",
+                "reason": "authz",
+                "actor": "authz",
+            },
+        ),
+        _admin(400),
+    ),
+    ("POST", "/admin/models/{model_id}/retire"): (
+        _at(
+            "/admin/models/no-such-model/retire",
+            lambda s: {"reason": "authz", "actor": "authz"},
+        ),
+        _admin(404),
+    ),
     ("POST", "/admin/reviews/{review_id}"): (
         _at("/admin/reviews/{review}", lambda s: {"status": "in_review"}),
         _admin(200),

@@ -212,3 +212,18 @@ def test_missing_java_and_pyspark_are_named(
     result = _spark(world, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and "pyspark is not installed" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_input_hash_is_of_nine_significant_digits() -> None:
+    import numpy as np
+
+    from openbureau.workflow.score import input_hash
+
+    x = 0.1 + 0.2  # 0.30000000000000004
+    base = {"person_id": ["a", "a", "a", "a"], "segment": ["thin"] * 4}
+    values = [x, np.nextafter(x, 1.0), 0.3, 0.300000001]
+    h = input_hash(pa.table({**base, "f": pa.array(values, pa.float64())})).to_pylist()
+    assert h[0] == h[1] == h[2]  # the last bits (what engines' sum orders change) do not count
+    assert h[3] != h[0]  # a change in the ninth significant digit does
+    nan = input_hash(pa.table({**base, "f": pa.array([float("nan"), -0.0, 0.0, 1e300])}))
+    assert len(set(nan.to_pylist())) == 3  # nan, 0 (either sign), 1e300

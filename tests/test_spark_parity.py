@@ -113,20 +113,22 @@ def test_features_are_identical_on_spark(spark_features: object, root: Path) -> 
     assert np.nanmax(share) > 0 and not math.isnan(float(np.nanmean(share)))
 
 
-def test_batch_scores_and_reasons_are_identical_on_spark(
-    spark: object, spark_features: object, root: Path
-) -> None:
-    from openbureau.spark import score_parquet
+def test_batch_scores_and_reasons_are_identical_on_spark(spark: object, root: Path) -> None:
+    from openbureau.spark import feature_frame, score_parquet
+    from openbureau.workflow.score import prepare_scoring
 
     model = root / "model"
     train_from_store(root / "store", TRAIN_AS_OF, model, seed=1, model_params={"n_estimators": 40})
     embedded = pq.read_table(score_store(root / "store", model, AS_OF, root / "scores.parquet").out)
+    # the features of the pack the model was trained under (its network k, not the default)
+    params = prepare_scoring(model)[1].feature_params()
+    spark_features = feature_frame(spark, AS_OF, params).cache()  # type: ignore[arg-type]
     report = score_parquet(
         spark,  # type: ignore[arg-type]
         model,
         AS_OF,
         root / "spark_scores",
-        features=spark_features,  # type: ignore[arg-type]
+        features=spark_features,
     )
     assert report.people == embedded.num_rows
     got = _sorted(pq.read_table(root / "spark_scores"))
@@ -140,8 +142,8 @@ def test_batch_scores_and_reasons_are_identical_on_spark(
     # on every row (the relational walk sums in another order than the sparse engine):
     # floats are hashed to HASH_DIGITS significant digits.
     with Store(root / "store", read_only=True) as db:
-        want = build_features(db, AS_OF)
-    spark_rows = _sorted(finish(spark_features.toArrow(), CATALOG))  # type: ignore[attr-defined]
+        want = build_features(db, AS_OF, params=params)
+    spark_rows = _sorted(finish(spark_features.toArrow(), CATALOG))
     bitwise = np.ones(want.num_rows, bool)
     for spec in CATALOG:
         a, b = want[spec.name].to_numpy(), spark_rows[spec.name].to_numpy()

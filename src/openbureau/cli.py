@@ -717,8 +717,11 @@ app.command(name="evaluate")(_evaluate)
 from openbureau.workflow.rescore_command import rescore_command  # noqa: E402 - light imports
 
 app.command(name="rescore")(rescore_command)
-app.command(name="monitor")(__import__("openbureau.monitor.command").monitor.command.monitor)
-app.command(name="release")(__import__("openbureau.release.command").release.command.release)
+from openbureau.monitor.command import monitor as _monitor  # noqa: E402 - light imports
+from openbureau.release.command import release as _release  # noqa: E402 - light imports
+
+app.command(name="monitor")(_monitor)
+app.command(name="release")(_release)
 
 
 @app.command()

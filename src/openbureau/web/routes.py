@@ -239,6 +239,8 @@ def analyst_report(request: Request) -> Response:
 
 def mount(app: FastAPI) -> None:
     """Add the pages to the service app (called once at the end of ``create_app``)."""
+    from openbureau.web import monitor  # imports this module: only once it is loaded
+
     app.router.routes.extend(
         [
             Route("/", _page("signin.html"), methods=["GET"], name="web_signin"),
@@ -252,7 +254,7 @@ def mount(app: FastAPI) -> None:
             ),
             Route("/web/model.json", model_json, methods=["GET"], name="web_model"),
             Route("/analyst/report", analyst_report, methods=["GET"], name="web_report"),
-            *__import__("openbureau.web.monitor").web.monitor.routes(),  # the drift page
+            *monitor.routes(),  # the drift page
             Mount("/web/static", app=StaticFiles(directory=STATIC), name="web_static"),
         ]
     )

@@ -20,7 +20,12 @@ EXIT_USAGE = 2
 
 
 def rescore_command(
-    model_dir: Path = typer.Option(..., "--model", help="Model folder from `train`."),
+    model_dir: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Model folder from `train`. Default: the registry's champion (`openbureau models`) "
+        "in the service database.",
+    ),
     as_of: str = typer.Option(..., "--as-of", help="Score with events before this date."),
     runs_dir: Path = typer.Option(
         ..., "--runs", help="Runs folder: each run is written to RUNS/run-NNNN when complete."
@@ -62,13 +67,15 @@ def rescore_command(
     except ValueError:
         err.print(f"[red]error:[/red] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(EXIT_USAGE) from None
-    if database_url is not None and not publish:
-        err.print("[red]error:[/red] --database-url is only used with --publish")
+    if database_url is not None and not publish and model_dir is not None:
+        err.print("[red]error:[/red] --database-url is only used with --publish or without --model")
         raise typer.Exit(EXIT_USAGE)
     from openbureau.service.settings import default_database_url
     from openbureau.workflow.rescore import rescore
 
     url = (database_url or default_database_url(store)) if publish else None
+    if model_dir is None:
+        model_dir = _champion_folder(database_url or default_database_url(store), err)
     try:
         with _Bar(enabled=not as_json, console=err) as tick:
             report = rescore(
@@ -89,6 +96,33 @@ def rescore_command(
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
         Console().print(str(report), soft_wrap=True)
+
+
+def _champion_folder(database_url: str, err: Any) -> Path:
+    """The champion's model folder from the registry: the service scores with the champion,
+    so a scheduled re-scoring does too unless told otherwise."""
+    from openbureau.registry import champion
+    from openbureau.service.db import make_engine, session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s:
+            found = champion(s)
+            path = None if found is None else Path(found.artifact_path)
+            model_id = None if found is None else found.model_id
+    except Exception as exc:  # an unreachable or unmigrated database: say which
+        err.print(f"[red]error:[/red] cannot read the registry in {database_url}: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        engine.dispose()
+    if path is None:
+        err.print(
+            f"[red]error:[/red] no --model and no champion in the registry at {database_url}: "
+            "promote one (`openbureau models promote`) or name a model folder"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    err.print(f"scoring with the champion {model_id} ({path})")
+    return path
 
 
 class _Bar:

@@ -51,7 +51,7 @@ def canonical_text(column: str, kind: pa.DataType) -> str:
     """The DuckDB SQL text a column is hashed as: floats to ``HASH_DIGITS`` significant
     digits ('%.9g': -0.0 and 0.0 alike, 'nan', 'inf'), anything else cast to text."""
     if pa.types.is_floating(kind):
-        return f"printf('%.{HASH_DIGITS}g', \"{column}\")"
+        return f"printf('%.{HASH_DIGITS}g', \"{column}\" + 0.0)"  # + 0.0: -0.0 is 0.0
     return f'CAST("{column}" AS VARCHAR)'
 
 
