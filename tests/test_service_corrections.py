@@ -14,6 +14,7 @@ from conftest_service import (  # noqa: F401
     bureau_data,
     database_url,
     late_repayment_that_counts,
+    sign_in_person,
 )
 from openbureau.model import load
 from openbureau.service import Settings, create_app
@@ -29,18 +30,7 @@ def world(database_url, bureau_data, late, tmp_path_factory):  # noqa: F811
     app = create_app(Settings(database_url=database_url, admin_key="admin-secret"))
     with TestClient(app) as client:
         w = World(client, bureau_data)
-        r = client.post(
-            "/admin/people",
-            json={"person_id": late.person_id, "login": "fixer", "password": "fixer-pw"},
-            headers=ADMIN,
-        )
-        if r.status_code == 409:  # the late payer happens to be one of World's two
-            who = "low" if w.low["person_id"] == late.person_id else "high"
-            w.tokens["fixer"] = w.tokens[who]
-        else:
-            assert r.status_code == 201, r.text
-            tok = client.post("/auth/login", json={"login": "fixer", "password": "fixer-pw"})
-            w.tokens["fixer"] = {"Authorization": f"Bearer {tok.json()['token']}"}
+        w.tokens["fixer"] = sign_in_person(w, late.person_id, "fixer")
         w.folder = tmp_path_factory.mktemp("versions")  # type: ignore[attr-defined]
         yield w
 

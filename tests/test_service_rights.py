@@ -15,6 +15,7 @@ from conftest_service import (  # noqa: F401
     bureau_data,
     database_url,
     late_repayment_that_counts,
+    sign_in_person,
 )
 from openbureau.service import Settings, create_app
 from openbureau.service.models import Dispute
@@ -30,20 +31,8 @@ def world(database_url, bureau_data, late):  # noqa: F811
     app = create_app(Settings(database_url=database_url, admin_key="admin-secret"))
     with TestClient(app) as client:
         w = World(client, bureau_data)
-        r = client.post(
-            "/admin/people",
-            json={"person_id": late.person_id, "login": "disputer", "password": "disputer-pw"},
-            headers=ADMIN,
-        )
-        if r.status_code == 409:  # the late payer happens to be one of World's two
-            who = "low" if w.low["person_id"] == late.person_id else "high"
-            w.tokens["disputer"] = w.tokens[who]
-            w.tokens["other"] = w.tokens["high" if who == "low" else "low"]
-        else:
-            assert r.status_code == 201, r.text
-            tok = client.post("/auth/login", json={"login": "disputer", "password": "disputer-pw"})
-            w.tokens["disputer"] = {"Authorization": f"Bearer {tok.json()['token']}"}
-            w.tokens["other"] = w.tokens["high"]
+        w.tokens["disputer"] = sign_in_person(w, late.person_id, "disputer")
+        w.tokens["other"] = w.tokens["low" if late.person_id == w.high["person_id"] else "high"]
         yield w
 
 
