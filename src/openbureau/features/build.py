@@ -29,6 +29,7 @@ from openbureau.features.catalog import CATALOG, GROUPS, check_catalog
 from openbureau.features.frame import Frame, contract_tables, frame_spine
 from openbureau.features.matrix import assemble
 from openbureau.features.spec import KEYS, FeatureParams, FeatureSpec
+from openbureau.features.sqlcache import cached_text
 from openbureau.store import Store
 
 Source: TypeAlias = Store | duckdb.DuckDBPyConnection | BaseBackend
@@ -133,10 +134,15 @@ def query(
 @functools.lru_cache(maxsize=64)
 def compiled_sql(mode: str, params: FeatureParams, horizon_months: int | None = None) -> str:
     """The DuckDB SQL of ``query`` over plain table names, reading the input from INPUT
-    (without the network columns, which ``execute`` attaches)."""
-    inputs = ibis.table(ibis.Schema.from_pyarrow(_INPUT_SCHEMAS[mode]), name=INPUT)
-    expr = query(contract_tables(), inputs, mode, params, horizon_months, with_network=False)
-    return str(ibis.to_sql(expr, dialect="duckdb"))
+    (without the network columns, which ``execute`` attaches). Kept on disk per code
+    version too (``sqlcache``): compiling costs seconds in every new process."""
+
+    def compile_now() -> str:
+        inputs = ibis.table(ibis.Schema.from_pyarrow(_INPUT_SCHEMAS[mode]), name=INPUT)
+        expr = query(contract_tables(), inputs, mode, params, horizon_months, with_network=False)
+        return str(ibis.to_sql(expr, dialect="duckdb"))
+
+    return cached_text("features-sql", compile_now, mode, params, horizon_months)
 
 
 def _duckdb_connection(source: object) -> duckdb.DuckDBPyConnection | None:

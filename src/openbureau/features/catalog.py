@@ -28,6 +28,7 @@ from openbureau.features.spec import (
     FeatureParams,
     FeatureSpec,
 )
+from openbureau.features.sqlcache import cached_text
 from openbureau.network.config import NETWORK_VERSION
 
 _MODULES = {
@@ -128,7 +129,8 @@ def catalog_version(
 
 @functools.cache
 def _default_version(params: FeatureParams) -> str:
-    return _version(CATALOG, GROUPS, params)
+    # The built-in catalog's version only changes with the code: cached on disk per code.
+    return cached_text("catalog-version", lambda: _version(CATALOG, GROUPS, params), params)
 
 
 def _version(
