@@ -11,16 +11,17 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table as RichTable
 
 from openbureau import __version__
+from openbureau.cliutil import USAGE_ERRORS, parse_date, progress_bar, usage_errors
 
 app = typer.Typer(
     name="openbureau",
@@ -38,23 +39,11 @@ JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdou
 POLICY_HELP = (
     "Jurisdiction policy pack: a shipped name (see `openbureau policy list`) or a YAML path."
 )
-# What a command reports as a usage error (exit 2) instead of a traceback; PolicyError and
-# PolicyPackError are ValueErrors.
-USAGE_ERRORS: tuple[type[Exception], ...] = (ValueError, FileExistsError, FileNotFoundError)
 
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Progress]:
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not enabled,
-        transient=False,
-    )
-    with progress:
+    with progress_bar(enabled, err) as progress:
         yield progress
 
 
@@ -62,15 +51,8 @@ def _print_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
 
 
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Turn the errors a person can fix (bad date, missing model, forbidden factor) into
-    one red line and exit code 2, the same way in every command."""
-    try:
-        yield
-    except USAGE_ERRORS as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+def _usage_errors() -> AbstractContextManager[None]:
+    return usage_errors(USAGE_ERRORS, err)
 
 
 @app.command()
@@ -309,11 +291,7 @@ def contract(
 
 
 def _as_of(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[red]error:[/red] --as-of {value!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(2) from None
+    return parse_date(value, "--as-of")
 
 
 @app.command()

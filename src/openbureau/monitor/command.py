@@ -9,14 +9,13 @@ so ``openbureau --help`` stays fast.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 import typer
 
-EXIT_USAGE = 2
+from openbureau.cliutil import optional_date, usage_errors
 
 
 def monitor(
@@ -64,13 +63,8 @@ def monitor(
     from openbureau.monitor.drift import HTML_FILE, JSON_FILE, run_monitor
     from openbureau.monitor.thresholds import Thresholds
 
-    err = Console(stderr=True)
-    try:
-        until = dt.date.fromisoformat(observed_until) if observed_until else None
-    except ValueError:
-        err.print(f"[red]error:[/red] --observed-until {observed_until!r} is not a date")
-        raise typer.Exit(EXIT_USAGE) from None
-    try:
+    until = optional_date(observed_until, "--observed-until")
+    with usage_errors((TypeError, ValueError, FileNotFoundError)):
         thresholds = Thresholds(
             psi_warn, psi_alert, csi_warn, csi_alert, missing_warn, missing_alert, band_confidence
         )
@@ -84,9 +78,6 @@ def monitor(
             observed_until=until,
             thresholds=thresholds,
         )
-    except (TypeError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

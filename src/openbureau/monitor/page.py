@@ -13,7 +13,7 @@ import io
 import itertools
 from typing import Any
 
-from openbureau.monitor.report import STYLE, _figure
+from openbureau.monitor.report import STYLE, html_figure
 
 EXTRA_STYLE = """
 .status{font-size:1.15em;font-weight:600;padding:.5em .8em;border-radius:6px;border:1px solid}
@@ -24,7 +24,7 @@ LEVEL_CLASS = {"ok": "ok", "warn": "warn", "alert": "bad"}
 TOP_CSI = 15
 
 
-def _png(fig: Any) -> str:
+def png_base64(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -56,7 +56,7 @@ def _bars(labels: list[str], expected: list[float], observed: list[float], xlabe
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of people")
     ax.legend()
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _csi_chart(rows: list[dict[str, Any]], warn: float, alert: float) -> str:
@@ -71,7 +71,7 @@ def _csi_chart(rows: list[dict[str, Any]], warn: float, alert: float) -> str:
     ax.axvline(alert, color="#b00020", linestyle="--", linewidth=1)
     ax.set_xlabel("CSI (development vs now)")
     ax.tick_params(axis="y", labelsize=7)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _bands_chart(bands: list[dict[str, Any]]) -> str:
@@ -87,7 +87,7 @@ def _bands_chart(bands: list[dict[str, Any]]) -> str:
     ax.set_xticks(x, [b["band"] for b in bands], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("default rate")
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _e(value: object) -> str:
@@ -113,7 +113,7 @@ def _flags_section(flags: list[dict[str, Any]]) -> str:
 def _stability_section(stability: dict[str, Any], th: dict[str, float]) -> str:
     subjects = [("score", stability["score"]), *stability["factors"].items()]
     figures = "".join(
-        _figure(
+        html_figure(
             f"{_title(name)}: PSI {d['psi']:.3f}",
             _bars(_bin_labels(d["edges"]), d["expected"], d["observed"], "development decile bin"),
             f"share of people per development decile of the {name}, development and now",
@@ -156,7 +156,7 @@ def _inputs_section(inputs: dict[str, Any], th: dict[str, float]) -> str:
         return f'<p id="csi-unavailable" class="warn">{_e(inputs.get("reason"))}</p>'
     rows_data = inputs["features"]
     rows = "".join(_csi_row(r, th) for r in rows_data)
-    chart = _figure(
+    chart = html_figure(
         f"The {min(TOP_CSI, len(rows_data))} inputs that moved most",
         _csi_chart(rows_data, th["csi_warn"], th["csi_alert"]),
         "CSI per model input, largest first, with the warn and alert lines",
@@ -190,7 +190,7 @@ def _outcomes_section(outcomes: dict[str, Any]) -> str:
         f"<td>{b['tolerance'][0]:.2%} to {b['tolerance'][1]:.2%}</td></tr>"
         for b in bands
     )
-    chart = _figure(
+    chart = html_figure(
         "Default rate by score band",
         _bands_chart(bands),
         "expected and observed default rate per score band",

@@ -33,7 +33,9 @@ text-align:right}th:first-child,td:first-child{text-align:left}
 """
 
 
-def _png(fig: Any) -> str:
+def png_base64(fig: Any) -> str:
+    """A Matplotlib figure as base64 PNG, closed after: reports embed their plots inline so
+    they open offline."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -42,7 +44,8 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figure(title: str, png: str, alt: str) -> str:
+def html_figure(title: str, png: str, alt: str) -> str:
+    """A captioned inline image with alt text (reports are read with screen readers too)."""
     return (
         f"<figure><figcaption>{html.escape(title)}</figcaption>"
         f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}"></figure>'
@@ -61,7 +64,7 @@ def _roc(y: np.ndarray, pd_: np.ndarray) -> tuple[str, float]:
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate (defaulters caught)")
     ax.legend(loc="lower right")
-    return _png(fig), auc
+    return png_base64(fig), auc
 
 
 def _ks(y: np.ndarray, score: np.ndarray) -> tuple[str, float]:
@@ -79,7 +82,7 @@ def _ks(y: np.ndarray, score: np.ndarray) -> tuple[str, float]:
     ax.set_xlabel("score")
     ax.set_ylabel("cumulative share")
     ax.legend(loc="lower right")
-    return _png(fig), ks
+    return png_base64(fig), ks
 
 
 def _bands(score: np.ndarray) -> np.ndarray:
@@ -112,7 +115,7 @@ def _calibration_plot(rows: list[dict[str, Any]]) -> str:
     ax.set_xticks(x, [r["band"] for r in rows], rotation=45, ha="right")
     ax.set_ylabel("default rate")
     ax.legend()
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _distribution(dev: np.ndarray, scored: np.ndarray | None) -> str:
@@ -126,7 +129,7 @@ def _distribution(dev: np.ndarray, scored: np.ndarray | None) -> str:
     ax.set_xlabel("score")
     ax.set_ylabel("density")
     ax.legend()
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _weights_plot(weights: dict[str, dict[str, float]]) -> str:
@@ -143,7 +146,7 @@ def _weights_plot(weights: dict[str, dict[str, float]]) -> str:
     ax.set_xticks(x, factors)
     ax.set_ylabel("share of score variance")
     ax.legend(title="segment")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _psi_class(value: float) -> str:
@@ -186,15 +189,19 @@ def build_report(model_dir: Path, scores: Path | None = None) -> tuple[str, dict
         "psi": stability,
     }
     figures = [
-        _figure("ROC on the hold-out sample", roc_png, f"ROC curve, AUC {auc:.3f}"),
-        _figure("KS: score distributions of defaulters and non-defaulters", ks_png, f"KS {ks:.3f}"),
-        _figure(
+        html_figure("ROC on the hold-out sample", roc_png, f"ROC curve, AUC {auc:.3f}"),
+        html_figure(
+            "KS: score distributions of defaulters and non-defaulters", ks_png, f"KS {ks:.3f}"
+        ),
+        html_figure(
             "Calibration by score band",
             _calibration_plot(calibration),
             "predicted and observed default rate per score band",
         ),
-        _figure("Score distribution", _distribution(score, scored_scores), "histogram of scores"),
-        _figure(
+        html_figure(
+            "Score distribution", _distribution(score, scored_scores), "histogram of scores"
+        ),
+        html_figure(
             "Factor weights per segment",
             _weights_plot(development["factor_weights"]),
             "share of score variance each factor carries, per segment",

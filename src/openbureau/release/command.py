@@ -6,20 +6,14 @@ imported inside the function so ``openbureau --help`` stays fast.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
 import typer
 
-EXIT_PASSED, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
+from openbureau.cliutil import parse_date, usage_errors
 
-
-def _date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
+EXIT_PASSED, EXIT_REFUSED = 0, 3
 
 
 def release(
@@ -80,13 +74,14 @@ def release(
     from openbureau.release.gate import RELEASE_JSON, run_release
     from openbureau.release.rules import GateRules, Tolerance
 
-    out_console, err = Console(), Console(stderr=True)
-    try:
+    out_console = Console()
+    day = parse_date(as_of, "--as-of")
+    with usage_errors((TypeError, ValueError, FileNotFoundError, FileExistsError)):
         tolerance = Tolerance(calibration_tol, calibration_z)
         result = run_release(
             candidate,
             store,
-            _date(as_of, "--as-of"),
+            day,
             out,
             champion=champion,
             horizon=horizon,
@@ -108,9 +103,6 @@ def release(
                 else None
             ),
         )
-    except (TypeError, ValueError, FileNotFoundError, FileExistsError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         sys.stdout.write((result.out / RELEASE_JSON).read_text())
     else:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from openbureau.monitor.report import STYLE, _figure, _png
+from openbureau.monitor.report import STYLE, html_figure, png_base64
 
 EXTRA_STYLE = """
 .verdict{font-size:1.3em;padding:.6em 1em;border-radius:6px;margin:1em 0}
@@ -41,7 +41,7 @@ def _roc_png(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate (defaulters caught)")
     ax.legend(loc="lower right")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _distribution_png(scores: dict[str, np.ndarray], thresholds: list[float]) -> str:
@@ -56,7 +56,7 @@ def _distribution_png(scores: dict[str, np.ndarray], thresholds: list[float]) ->
     ax.set_xlabel("score")
     ax.set_ylabel("density")
     ax.legend()
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _calibration_png(rows: list[dict[str, Any]]) -> str:
@@ -72,7 +72,7 @@ def _calibration_png(rows: list[dict[str, Any]]) -> str:
     ax.set_xticks(x, [r["band"] for r in rows], rotation=45, ha="right")
     ax.set_ylabel("default rate")
     ax.legend()
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _checks_table(checks: list[dict[str, Any]]) -> str:
@@ -224,15 +224,15 @@ def render(
     champ = report["champion"]
     calib = next(c for c in report["checks"] if c["name"] == "calibration")
     figures = [
-        _figure(
+        html_figure(
             "ROC on the out-of-time sample", _roc_png(label, oot_pd), "ROC curves of both models"
         ),
-        _figure(
+        html_figure(
             "Score distribution of the population",
             _distribution_png(population, report["thresholds"]),
             "histograms of both models' scores",
         ),
-        _figure(
+        html_figure(
             "Calibration by score band (candidate, out of time)",
             _calibration_png(calib["details"]),
             "predicted and observed default rate per band",

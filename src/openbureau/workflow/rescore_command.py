@@ -7,16 +7,13 @@ libraries are imported inside the function so ``openbureau --help`` stays fast.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
-EXIT_USAGE = 2
+from openbureau.cliutil import StepBar, err, fail, parse_date, usage_errors
 
 
 def rescore_command(
@@ -58,39 +55,28 @@ def rescore_command(
     with new rows or moved network features since the last run; equal to a full run)."""
     from rich.console import Console
 
-    err = Console(stderr=True)
     if incremental == full:
-        err.print("[red]error:[/red] give exactly one of --incremental and --full")
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        day = dt.date.fromisoformat(as_of)
-    except ValueError:
-        err.print(f"[red]error:[/red] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise fail("give exactly one of --incremental and --full")
+    day = parse_date(as_of, "--as-of")
     if database_url is not None and not publish and model_dir is not None:
-        err.print("[red]error:[/red] --database-url is only used with --publish or without --model")
-        raise typer.Exit(EXIT_USAGE)
+        raise fail("--database-url is only used with --publish or without --model")
     from openbureau.service.settings import default_database_url
     from openbureau.workflow.rescore import rescore
 
     url = (database_url or default_database_url(store)) if publish else None
     if model_dir is None:
-        model_dir = _champion_folder(database_url or default_database_url(store), err)
-    try:
-        with _Bar(enabled=not as_json, console=err) as tick:
-            report = rescore(
-                store,
-                model_dir,
-                day,
-                runs_dir,
-                mode="incremental" if incremental else "full",
-                policy=policy,
-                database_url=url,
-                progress=tick,
-            )
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        model_dir = _champion_folder(database_url or default_database_url(store))
+    with usage_errors(), StepBar(enabled=not as_json) as tick:
+        report = rescore(
+            store,
+            model_dir,
+            day,
+            runs_dir,
+            mode="incremental" if incremental else "full",
+            policy=policy,
+            database_url=url,
+            progress=tick,
+        )
     if as_json:
         payload = dataclasses.asdict(report)
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
@@ -98,7 +84,7 @@ def rescore_command(
         Console().print(str(report), soft_wrap=True)
 
 
-def _champion_folder(database_url: str, err: Any) -> Path:
+def _champion_folder(database_url: str) -> Path:
     """The champion's model folder from the registry: the service scores with the champion,
     so a scheduled re-scoring does too unless told otherwise."""
     from openbureau.registry import champion
@@ -111,51 +97,13 @@ def _champion_folder(database_url: str, err: Any) -> Path:
             path = None if found is None else Path(found.artifact_path)
             model_id = None if found is None else found.model_id
     except Exception as exc:  # an unreachable or unmigrated database: say which
-        err.print(f"[red]error:[/red] cannot read the registry in {database_url}: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise fail(f"cannot read the registry in {database_url}: {exc}") from None
     finally:
         engine.dispose()
     if path is None:
-        err.print(
-            f"[red]error:[/red] no --model and no champion in the registry at {database_url}: "
+        raise fail(
+            f"no --model and no champion in the registry at {database_url}: "
             "promote one (`openbureau models promote`) or name a model folder"
         )
-        raise typer.Exit(EXIT_USAGE)
     err.print(f"scoring with the champion {model_id} ({path})")
     return path
-
-
-class _Bar:
-    """A Rich progress bar with one task per step of the run (network, features, scoring,
-    writing, publishing), fed by ``rescore``'s progress callback."""
-
-    def __init__(self, *, enabled: bool, console: object) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,  # type: ignore[arg-type]
-            disable=not enabled,
-        )
-        self.tasks: dict[str, Any] = {}  # step -> Rich TaskID
-
-    def __enter__(self) -> Callable[[str, int, int], None]:
-        self.progress.__enter__()
-        return self.tick
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)  # type: ignore[arg-type]
-
-    def tick(self, step: str, done: int, total: int) -> None:
-        if step not in self.tasks:
-            self.tasks[step] = self.progress.add_task(step, total=total)
-        self.progress.update(self.tasks[step], completed=done, total=total)
