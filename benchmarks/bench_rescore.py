@@ -1,16 +1,19 @@
 """Incremental re-scoring against a full run: time ratio and people per second.
 
-On a store and a model: a full run; then one ingest batch of late-reported bill payments
-(dated before as_of) for a random share of the population (seeded); an incremental run;
-a second full run; the incremental run's scores must equal the second full run's exactly.
-Bills feed no network feature, so the incremental run re-scores exactly those people (a
-new default or a new borrower would also move the network's population rate, and so the
-network features of nearly everyone; see docs/rescore.md).
+On a store and a model: a full run; then one ingest batch for a random share of the
+population (seeded): late-reported bill payments (``--kind bills``, the default), or late
+repayments (``--kind repayments``); an incremental run; a second full run; the
+incremental run's scores must equal the second full run's exactly. The network reads no
+bills, so with bills the walk is skipped; repayments are a network input, so it runs
+again (none is 90+ days late, so no new seed: the same people are re-scored). A new
+default or a new borrower would also move the network's population rate, and so the
+network features of nearly everyone; see docs/rescore.md.
 
 The store is copied first (the batch is not left in it) unless --in-place is given.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_rescore.py --store STORE --model MODEL
-        [--as-of 2025-12-31] [--share 0.01] [--seed 0] [--work DIR] [--in-place]
+        [--as-of 2025-12-31] [--share 0.01] [--seed 0] [--kind bills|repayments]
+        [--work DIR] [--in-place]
         [--json benchmarks/results/rescore.json]
 """
 
@@ -64,15 +67,51 @@ def late_bills(people: pa.Array, share: float, seed: int, as_of: dt.date) -> pa.
     ).cast(schema)
 
 
+def late_repayments(
+    store: Path, people: pa.Array, share: float, seed: int, as_of: dt.date
+) -> pa.Table:
+    """One late (1-39 days, so no new default) repayment on an account of each of a random
+    ``share`` of the borrowers: a table the network reads, so the walk runs again."""
+    rng = np.random.default_rng(seed)
+    due = as_of - dt.timedelta(days=43)
+    with Store(store, read_only=True) as db:
+        accounts = db.con.execute(
+            "SELECT person_id, min(account_id) AS account_id FROM accounts "
+            "WHERE opened < $1 AND account_id NOT IN "
+            "(SELECT account_id FROM repayments WHERE due_date = $1) "
+            "GROUP BY person_id ORDER BY person_id",
+            [due],
+        ).to_arrow_table()
+    n = max(1, round(len(people) * share))
+    chosen = np.sort(rng.choice(accounts.num_rows, min(n, accounts.num_rows), replace=False))
+    picked = accounts.take(pa.array(chosen))
+    n = picked.num_rows
+    late = rng.integers(1, 40, n)
+    schema = get_table("repayments").schema
+    return pa.table(
+        {
+            "account_id": picked["account_id"],
+            "due_date": pa.array([due] * n, pa.date32()),
+            "amount_due": pa.array(rng.integers(50, 400, n).astype(float)),
+            "paid_date": pa.array([due + dt.timedelta(days=int(d)) for d in late], pa.date32()),
+            "amount_paid": pa.array(rng.integers(50, 400, n).astype(float)),
+            "balance": pa.array(rng.integers(500, 5000, n).astype(float)),
+        }
+    ).cast(schema)
+
+
 def run(
-    store: Path, model: Path, as_of: dt.date, share: float, seed: int, work: Path
+    store: Path, model: Path, as_of: dt.date, share: float, seed: int, work: Path, kind: str
 ) -> dict[str, Any]:
     runs = work / "runs"
     full1 = rescore(store, model, as_of, runs, mode="full")
     people = pq.read_table(full1.run / SCORES_FILE, columns=["person_id"])["person_id"]
-    batch = late_bills(people.combine_chunks(), share, seed, as_of)
+    if kind == "bills":
+        batch = late_bills(people.combine_chunks(), share, seed, as_of)
+    else:
+        batch = late_repayments(store, people.combine_chunks(), share, seed, as_of)
     (work / "batch").mkdir(exist_ok=True)
-    pq.write_table(batch, work / "batch" / "bills.parquet")
+    pq.write_table(batch, work / "batch" / f"{kind}.parquet")
     t = time.perf_counter()
     with Store(store) as db:
         accounting = ingest([work / "batch"], db)
@@ -85,6 +124,8 @@ def run(
     return {
         "people": full1.people,
         "changed_people": batch.num_rows,
+        "kind": kind,
+        "network_recomputed": kind != "bills",
         "share": share,
         "seed": seed,
         "as_of": as_of.isoformat(),
@@ -113,6 +154,13 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 12, 31))
     parser.add_argument("--share", type=float, default=0.01, help="Share of people changed.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--kind",
+        choices=("bills", "repayments"),
+        default="bills",
+        help="What the batch holds: late bills (no table the network reads: the walk is "
+        "skipped) or late repayments (the network reads them: the walk runs again).",
+    )
     parser.add_argument("--work", type=Path, default=None, help="Folder for the copy and runs.")
     parser.add_argument("--in-place", action="store_true", help="Ingest into --store itself.")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/rescore.json"))
@@ -137,7 +185,7 @@ def main() -> None:
             store.mkdir()
             shutil.copy2(args.store / DB_FILE, store / DB_FILE)
             console.print(f"copied the store in {time.perf_counter() - t:.1f}s -> {store}")
-        result = run(store, args.model, args.as_of, args.share, args.seed, work)
+        result = run(store, args.model, args.as_of, args.share, args.seed, work, args.kind)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
@@ -148,7 +196,8 @@ def main() -> None:
         finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     table = Table(
-        title=f"rescore: {result['people']:,} people, {result['changed_people']:,} changed"
+        title=f"rescore: {result['people']:,} people, {result['changed_people']:,} changed "
+        f"by late {result['kind']}"
     )
     table.add_column("run")
     table.add_column("seconds", justify="right")

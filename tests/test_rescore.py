@@ -184,12 +184,17 @@ class Lifecycle:
     newcomer: str
     defaulter: str
     reports: dict[str, object]
+    walks: dict[str, int]  # network_frame calls per incremental run
+    billed: str  # the one person of batch C
 
 
 @pytest.fixture(scope="module")
 def lifecycle(world: World, tmp_path_factory: pytest.TempPathFactory) -> Lifecycle:
     """full -> batch A (bills, a repayment, a new person) -> incremental -> full -> batch B
-    (a contact's new default) -> incremental -> full, all at one as_of."""
+    (a contact's new default) -> incremental -> full -> batch C (a late bill only: no table
+    the network reads) -> incremental -> full, all at one as_of."""
+    import openbureau.network.store as network_store
+
     root = tmp_path_factory.mktemp("lifecycle")
     store = copy_store(world, root / "store")
     runs = root / "runs"
@@ -233,13 +238,31 @@ def lifecycle(world: World, tmp_path_factory: pytest.TempPathFactory) -> Lifecyc
             "people": [person(1, person_id=newcomer, first_seen="2025-06-01")],
         },
     )
-    reports["incremental_a"] = rescore(store, model, AS_OF, runs, mode="incremental")
-    reports["full_a"] = rescore(store, model, AS_OF, runs, mode="full")
+    walks: dict[str, int] = {}
+    real_walk = network_store.network_frame
+
+    def incremental(step: str) -> None:
+        calls = []
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            return real_walk(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(network_store, "network_frame", counted)
+            reports[f"incremental_{step}"] = rescore(store, model, AS_OF, runs, mode="incremental")
+        walks[step] = len(calls)
+        reports[f"full_{step}"] = rescore(store, model, AS_OF, runs, mode="full")
+
+    incremental("a")
     default = {"person_id": defaulter, "event_date": "2025-11-02", "kind": "default_90dpd"}
     ingest_rows(store, root / "batch_b", {"outcomes": [default]})
-    reports["incremental_b"] = rescore(store, model, AS_OF, runs, mode="incremental")
-    reports["full_b"] = rescore(store, model, AS_OF, runs, mode="full")
-    return Lifecycle(store, runs, {*ids[:3], owner}, newcomer, defaulter, reports)
+    incremental("b")
+    billed = ids[5]
+    late_c = bill(9, billed, bill_id="BLATE9", due_date="2025-08-01", paid_date="2025-10-30")
+    ingest_rows(store, root / "batch_c", {"bills": [late_c]})
+    incremental("c")
+    return Lifecycle(store, runs, {*ids[:3], owner}, newcomer, defaulter, reports, walks, billed)
 
 
 def rescored(run: Path) -> dict[str, str]:
@@ -266,13 +289,23 @@ def test_incremental_rescores_exactly_the_people_with_new_rows(lifecycle: Lifecy
 
 
 def test_incremental_equals_a_fresh_full_run(lifecycle: Lifecycle) -> None:
-    for step in ("a", "b"):
+    for step in ("a", "b", "c"):
         inc, full = lifecycle.reports[f"incremental_{step}"], lifecycle.reports[f"full_{step}"]
         assert scores_of(inc.run).equals(scores_of(full.run)), step
         assert same_features(
             pq.read_table(inc.run / "features.parquet"),
             pq.read_table(full.run / "features.parquet"),
         ), step
+
+
+def test_a_batch_without_network_inputs_skips_the_walk(lifecycle: Lifecycle) -> None:
+    """Batch C holds bills only: the network reads no bills, so the walk is not run again
+    (batches A and B, with repayments, people and outcomes, run it), and the run still
+    equals a full one (test above)."""
+    assert lifecycle.walks == {"a": 1, "b": 1, "c": 0}
+    inc = lifecycle.reports["incremental_c"]
+    assert rescored(inc.run) == {lifecycle.billed: "events"}
+    assert inc.rescored == 1 and inc.changed_by_network == 0
 
 
 def test_a_new_default_rescores_the_people_whose_network_moved(lifecycle: Lifecycle) -> None:
@@ -329,6 +362,39 @@ def test_every_contract_table_reaches_a_person_and_bad_filters_are_refused() -> 
 
 
 # --- refusals and atomic runs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("subset_max", [0, 10_000], ids=["semi-join on the store", "subset copy"])
+def test_features_of_some_people_equal_their_rows_of_the_whole_population(
+    world: World, subset_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of computing some people's features (their rows copied out of the store,
+    or the spine semi-joined on the store itself) give exactly their rows of a run over
+    everyone, network columns included; people with relationships, repayments, public
+    records and none of these are among them."""
+    import openbureau.features.build as build
+
+    monkeypatch.setattr(build, "SUBSET_MAX_PEOPLE", subset_max)
+    copies: list[int] = []
+    real_subset = build.people_subset
+
+    def counted(con, people):  # type: ignore[no-untyped-def]
+        copies.append(people.num_rows)
+        return real_subset(con, people)
+
+    monkeypatch.setattr(build, "people_subset", counted)
+    with Store(world.store, read_only=True) as db:
+        everyone = build_features(db.con, AS_OF)
+        ids = everyone["person_id"].combine_chunks()
+        wanted = pc.unique(pa.concat_arrays([ids.slice(0, 40), ids.slice(len(ids) - 40)]))
+        judged = db.con.sql("SELECT DISTINCT person_id FROM public_records LIMIT 5")
+        judged = judged.to_arrow_table()
+        wanted = pc.unique(pa.concat_arrays([wanted, judged["person_id"].combine_chunks()]))
+        some = build_features(db.con, AS_OF, people=wanted)
+    expected = everyone.filter(pc.is_in(everyone["person_id"], value_set=wanted))
+    assert some.num_rows == len(wanted) == expected.num_rows
+    assert same_features(some, expected)
+    assert copies == ([len(wanted)] if subset_max else [])
 
 
 def test_incremental_refuses_what_would_not_equal_a_full_run(world: World, tmp_path: Path) -> None:

@@ -46,6 +46,10 @@ _INPUT_SCHEMAS = {
     PEOPLE: _PAIR_SCHEMA,
 }
 _ORDER = ["as_of", "person_id"]
+# Up to this many people, a people-filtered query runs on a copy of just their rows (see
+# ``people_subset``); beyond it, on the store with the spine semi-joined to them.
+SUBSET_MAX_PEOPLE = 200_000
+_SUBSET_IDS = "_openbureau_subset_people"
 
 
 def source_tables(backend: BaseBackend) -> dict[str, ir.Table]:
@@ -185,14 +189,43 @@ def execute(
         expr = query(source_tables(source), ibis.memtable(inputs), mode, params, horizon_months)
         return expr.to_pyarrow()
     sql = compiled_sql(mode, params, horizon_months)
-    con.register(INPUT, inputs)
+    run_on = con
+    if mode == PEOPLE and inputs.num_rows <= SUBSET_MAX_PEOPLE:
+        run_on = people_subset(con, inputs.select(["person_id"]))
+    run_on.register(INPUT, inputs)
     try:
-        result = con.sql(sql).to_arrow_table()
+        result = run_on.sql(sql).to_arrow_table()
     finally:
-        con.unregister(INPUT)
+        run_on.unregister(INPUT)
+        if run_on is not con:
+            run_on.close()
     if network_rows is not None:
         return take_network(result, network_rows)
     return network.attach(con, result, params)
+
+
+def people_subset(con: duckdb.DuckDBPyConnection, people: pa.Table) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB holding, for every contract table, the rows that reach
+    ``people`` (through the contract's references: ``contract.links``).
+
+    Why: every catalog feature of a person reads only rows that reach that person (the
+    network columns, which read other people's rows, are computed apart), so the catalog
+    on this copy gives those people exactly the rows it gives them on the whole store.
+    On the store, DuckDB aggregates every table before the spine's semi-join can prune
+    it (a re-score of 1% of a million people cost 40% of a full run); here the query
+    reads a few thousand rows per person.
+    """
+    from openbureau.contract.links import rows_of_people_sql
+
+    con.register(_SUBSET_IDS, people)
+    try:
+        subset = duckdb.connect()
+        for table in TABLES:
+            rows = con.sql(rows_of_people_sql(table, _SUBSET_IDS)).to_arrow_table()
+            subset.register(table.name, rows)
+    finally:
+        con.unregister(_SUBSET_IDS)
+    return subset
 
 
 def take_network(result: pa.Table, rows: pa.Table) -> pa.Table:

@@ -25,7 +25,9 @@ from openbureau.network.sparse import network_features
 
 DATES = "_openbureau_network_dates"
 INDEX = "_openbureau_network_index"
-_NEEDED = ("people", "relationships", "outcomes", "accounts", "repayments")
+# The only tables the network definition reads (its expressions are compiled over these
+# alone, so reading another would fail here): rows in other tables never move it.
+NETWORK_TABLES = ("people", "relationships", "outcomes", "accounts", "repayments")
 BATCH_ROWS = 1 << 20
 
 
@@ -33,7 +35,7 @@ def _tables() -> dict[str, ibis.Table]:
     by_name = {t.name: t for t in TABLES}
     return {
         name: ibis.table(ibis.Schema.from_pyarrow(by_name[name].schema), name=name)
-        for name in _NEEDED
+        for name in NETWORK_TABLES
     }
 
 

@@ -37,6 +37,7 @@ from openbureau.workflow.rescore_changes import (
     batches_digest,
     changed_people,
     differing_rows,
+    tables_with_rows_after,
     watermark,
 )
 from openbureau.workflow.rescore_runs import (
@@ -218,10 +219,17 @@ def _compute(
     tick: ProgressFn,
 ) -> _Scored:
     from openbureau.features import build_features
-    from openbureau.network.store import network_frame
+    from openbureau.network.store import NETWORK_TABLES, network_frame
 
     params = pack.feature_params()
     tick("network", 0, 1)
+    if base is not None and not tables_with_rows_after(
+        con, int(base.record["watermark"]), NETWORK_TABLES
+    ):
+        # No new row in any table the network reads: nobody's network columns can move,
+        # and the population (people known before the same as_of) is the base run's.
+        tick("network", 1, 1)
+        return _incremental(con, model, manifest, pack, as_of, base, None, tick)
     net = network_frame(con, [as_of], params.network)
     tick("network", 1, 1)
     if net.num_rows == 0:
@@ -245,15 +253,20 @@ def _incremental(
     pack: PolicyPack,
     as_of: dt.date,
     base: Run,
-    net: pa.Table,
+    net: pa.Table | None,
     tick: ProgressFn,
 ) -> _Scored:
+    """``net``: everyone's network rows now, or None when no network input changed (the
+    base run's network columns are then everyone's, exactly)."""
     from openbureau.features import build_features
     from openbureau.features.build import take_network
     from openbureau.features.network import SPECS as NETWORK_SPECS
 
     old_features = pq.read_table(base.path / FEATURES_FILE)
     old_scores = pq.read_table(base.path / SCORES_FILE)
+    network_names = [s.name for s in NETWORK_SPECS]
+    if net is None:
+        net = old_features.select(["person_id", "as_of", *network_names])
     population = net["person_id"].combine_chunks()
     old_ids = old_features["person_id"].combine_chunks()
     at_old = pc.index_in(population, value_set=old_ids)
@@ -265,7 +278,6 @@ def _incremental(
             f"{as_of} (e.g. {gone.slice(0, 3).to_pylist()}): is this the store it scored?"
         )
     # Everyone's network columns as a feature row holds them, aligned with `population`.
-    network_names = [s.name for s in NETWORK_SPECS]
     keys = net.select(["person_id", "as_of"])
     new_network = take_network(keys, net).select(network_names)
     at = at_old.to_numpy(zero_copy_only=False)

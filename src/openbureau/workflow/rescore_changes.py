@@ -2,11 +2,9 @@
 watermark (every contract table, through the contract's references to a person), and
 people whose network features moved.
 
-How each table reaches a person is read from the contract, not listed here: a column
-referencing ``people.person_id`` (or the people table's own key) names the person; a
-column referencing another table's key reaches the person through that table (a
-repayment's ``account_id`` through ``accounts.person_id``). A table that reaches no person
-is an error, so a new contract table cannot be silently ignored.
+How each table reaches a person is read from the contract (``contract.links``), not listed
+here; a table that reaches no person is an error, so a new contract table cannot be
+silently ignored.
 """
 
 from __future__ import annotations
@@ -19,43 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from openbureau.contract import TABLES, Table
-
-PERSON_REF = "people.person_id"
+from openbureau.contract.links import person_ids_sql
 
 
 def person_paths(table: Table) -> list[str]:
     """SQL selecting ``person_id`` for each way a row of ``table`` names a person (rows of
     batches after ``$watermark``)."""
-    by_name = {t.name: t for t in TABLES}
-    direct = [
-        f.name
-        for f in table.fields
-        if f.references == PERSON_REF or (table.name == "people" and f.name == "person_id")
-    ]
-    where = 'WHERE t._batch_id > $watermark AND t."{col}" IS NOT NULL'
-    if direct:
-        return [
-            f'SELECT t."{c}" AS person_id FROM "{table.name}" t ' + where.format(col=c)
-            for c in direct
-        ]
-    paths = []
-    for f in table.fields:
-        if not f.references:
-            continue
-        parent_name, key = f.references.split(".")
-        parent = by_name[parent_name]
-        if any(p.references == PERSON_REF for p in parent.fields):
-            person = next(p.name for p in parent.fields if p.references == PERSON_REF)
-            paths.append(
-                f'SELECT p."{person}" AS person_id FROM "{table.name}" t '
-                f'JOIN "{parent_name}" p ON p."{key}" = t."{f.name}" ' + where.format(col=f.name)
-            )
-    if not paths:
-        raise ValueError(
-            f"contract table {table.name} reaches no person (no column references "
-            f"{PERSON_REF} or a table that does): rescore cannot tell whose inputs it changes"
-        )
-    return paths
+    try:
+        return person_ids_sql(table, "t._batch_id > $watermark")
+    except ValueError as exc:
+        raise ValueError(f"{exc}: rescore cannot tell whose inputs it changes") from None
 
 
 def changed_people(con: duckdb.DuckDBPyConnection, watermark: int) -> pa.Array:
@@ -64,6 +35,20 @@ def changed_people(con: duckdb.DuckDBPyConnection, watermark: int) -> pa.Array:
     union = " UNION ".join(parts)
     result = con.sql(union, params={"watermark": watermark}).to_arrow_table()
     return pc.unique(result.column("person_id").combine_chunks().cast(pa.string()))
+
+
+def tables_with_rows_after(
+    con: duckdb.DuckDBPyConnection, watermark: int, tables: tuple[str, ...]
+) -> list[str]:
+    """Which of ``tables`` hold a row of a batch after ``watermark``."""
+    found = []
+    for name in tables:
+        rows = con.execute(
+            f'SELECT 1 FROM "{name}" WHERE _batch_id > $1 LIMIT 1', [watermark]
+        ).fetchall()  # all (one at most): DuckDB refuses new work beside an unfinished result
+        if rows:
+            found.append(name)
+    return found
 
 
 def watermark(con: duckdb.DuckDBPyConnection) -> int:
