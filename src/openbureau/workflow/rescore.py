@@ -265,6 +265,7 @@ def _incremental(
     old_features = pq.read_table(base.path / FEATURES_FILE)
     old_scores = pq.read_table(base.path / SCORES_FILE)
     network_names = [s.name for s in NETWORK_SPECS]
+    walked = net is not None
     if net is None:
         net = old_features.select(["person_id", "as_of", *network_names])
     population = net["person_id"].combine_chunks()
@@ -278,13 +279,18 @@ def _incremental(
             f"{as_of} (e.g. {gone.slice(0, 3).to_pylist()}): is this the store it scored?"
         )
     # Everyone's network columns as a feature row holds them, aligned with `population`.
-    keys = net.select(["person_id", "as_of"])
-    new_network = take_network(keys, net).select(network_names)
     at = at_old.to_numpy(zero_copy_only=False)
-    positions = pa.array(at[known].astype(np.int64))
-    old_network = old_features.select(network_names).take(positions)
     moved = np.zeros(len(population), dtype=bool)
-    moved[known] = differing_rows(new_network.filter(pa.array(known)), old_network, network_names)
+    if walked:
+        keys = net.select(["person_id", "as_of"])
+        new_network = take_network(keys, net).select(network_names)
+        positions = pa.array(at[known].astype(np.int64))
+        old_network = old_features.select(network_names).take(positions)
+        moved[known] = differing_rows(
+            new_network.filter(pa.array(known)), old_network, network_names
+        )
+    else:  # the base run's own columns, in its order (= population's): nothing moved
+        new_network = old_features.select(network_names)
 
     new = ~known
     since = int(base.record["watermark"])
@@ -381,8 +387,8 @@ def _concat(parts: list[pa.Table], schema: pa.Schema) -> pa.Table:
 def _replace_rows(old: pa.Table, changed: pa.Table) -> pa.Table:
     """``old`` with the rows of ``changed``'s people replaced or added, ordered by person_id
     (one as_of per run: the order a full run writes)."""
-    if changed.num_rows == 0:
-        return _encoded(_decoded(old), old.schema)
+    if changed.num_rows == 0:  # the base run's rows, already in a run's layout
+        return old
     keep = pc.invert(pc.is_in(old["person_id"], value_set=changed["person_id"]))
     merged = _concat([old.filter(keep), changed], old.schema)
     return _concat([merged.take(pc.sort_indices(merged["person_id"]))], old.schema)
