@@ -9,11 +9,14 @@ records whose dispute was upheld (or went unresolved past its deadline). While a
 open, the answer carries the proof both ways.
 
 The lookup is the service's busiest path, so it is built for throughput without giving up a
-check: the handlers are async; everything a request reads (partner by key hash, consent,
-freeze, the current version pointer, the score row, whether a dispute touches it) is one
-statement (``queries.partner_gate``) run in one hop to the read pool; nothing is cached, so
-a revoked consent, a disabled key or a new version counts from the next request on; and the
-handler awaits its access-log entry's group commit on the event loop, holding no thread.
+check: everything a request reads (partner by key hash, consent, freeze, the current version
+pointer, the score row, whether a dispute touches it) is one statement
+(``queries.partner_gate``), on PostgreSQL run on the event loop (``service.pgasync``), on
+SQLite in one hop to the read pool; nothing is cached, so a revoked consent, a disabled key
+or a new version counts from the next request on; and the handler awaits its access-log
+entry's group commit on the event loop, holding no thread. ``answer_lookup`` is the whole
+endpoint: the route calls it, and so does ``service.fastpath``, which answers well-formed
+lookups ahead of FastAPI's routing.
 """
 
 from __future__ import annotations
