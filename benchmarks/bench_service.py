@@ -18,7 +18,8 @@ answers. Rate limiting is turned off for the run (OPENBUREAU_LOOKUPS_PER_MINUTE=
 The machine is shared, so besides requests/s (which moves with everyone else's load) each run
 reports the server's CPU time per request (all its processes, user + system), a figure other
 load barely moves. ``--population DIR`` keeps the demo population there and reuses it;
-``--hold`` leaves the server up after the runs (for a profiler) until Ctrl-C.
+``--hold`` leaves the server up after the runs (for a profiler) until Ctrl-C (run it outside
+``flock /work/bench/timing.lock``, or it keeps everyone else's timing runs waiting).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -156,13 +158,46 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_seconds(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of the PostgreSQL backends serving ``dbname`` and of the WAL writer
+    (which flushes their commits), by pid: read from the process titles."""
+    found: dict[int, float] = {}
+    for p in psutil.process_iter(["cmdline"]):
+        title = " ".join(p.info["cmdline"] or ())
+        if not title.startswith("postgres:"):
+            continue
+        if f" {dbname} " in title or title.endswith("walwriter"):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                found[p.pid] = t.user + t.system
+    return found
+
+
+def children_seconds() -> float:
+    """CPU seconds of this process's waited-for children (wrk, once it has exited)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def measured(
-    pid: int, url: str, seconds: int, connections: int, threads: int, script: Path | None
+    pid: int,
+    dbname: str,
+    url: str,
+    seconds: int,
+    connections: int,
+    threads: int,
+    script: Path | None,
 ) -> dict[str, Any]:
-    """One wrk run, with the server's CPU milliseconds per request over it."""
-    before = cpu_seconds(pid)
+    """One wrk run, with the CPU milliseconds per request of the server (all its processes),
+    PostgreSQL (the database's backends and the WAL writer) and wrk itself over it."""
+    server0, pg0, wrk0 = cpu_seconds(pid), postgres_seconds(dbname), children_seconds()
     r = run_wrk(url, seconds, connections, threads, script)
-    r["server_cpu_ms_per_request"] = (cpu_seconds(pid) - before) * 1e3 / max(r["requests"], 1)
+    server1, pg1, wrk1 = cpu_seconds(pid), postgres_seconds(dbname), children_seconds()
+    n = max(r["requests"], 1)
+    r["server_cpu_ms_per_request"] = (server1 - server0) * 1e3 / n
+    # a backend that started during the run counts from zero
+    r["postgres_cpu_ms_per_request"] = sum(t - pg0.get(k, 0.0) for k, t in pg1.items()) * 1e3 / n
+    r["wrk_cpu_ms_per_request"] = (wrk1 - wrk0) * 1e3 / n
     return r
 
 
@@ -224,13 +259,14 @@ def report(
     lookup: dict[str, Any],
     health: dict[str, Any],
     chain: dict[str, Any],
+    load_before: float,
 ) -> dict[str, Any]:
     """Print the table and the verdict; the run's record for the JSON file."""
     ratio = lookup["requests_per_s"] / health["requests_per_s"]
     table = Table(title=f"openbureau serve on PostgreSQL, {args.workers} worker(s), "
                   f"wrk {args.connections} connections, {args.seconds}s each")  # fmt: skip
     cols = ("endpoint", "requests/s", "p50 ms", "p90 ms", "p99 ms", "errors", "requests",
-            "server CPU ms/req")  # fmt: skip
+            "CPU ms/req: server", "PostgreSQL", "wrk")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="right" if col != "endpoint" else "left")
     for name, r in (("POST /partner/lookup (consented)", lookup), ("GET /health (bare)", health)):
@@ -243,6 +279,8 @@ def report(
             str(r["errors"]),
             f"{r['requests']:,}",
             f"{r['server_cpu_ms_per_request']:.3f}",
+            f"{r['postgres_cpu_ms_per_request']:.3f}",
+            f"{r['wrk_cpu_ms_per_request']:.3f}",
         )
     out.print(table)
     target = lookup["requests_per_s"] >= 1500 and lookup["p99_ms"] <= 25 and lookup["errors"] == 0
@@ -250,14 +288,16 @@ def report(
         f"lookup / bare = {ratio:.2f}; access log after the run: "
         f"{'intact' if chain['ok'] else 'BROKEN'}, {chain['entries']:,} entries; "
         f"target (>= 1,500 req/s, p99 <= 25 ms, 0 errors): {'met' if target else 'NOT met'}; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"load average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after, on "
+        f"{os.cpu_count()} CPUs"
     )
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average_1min": os.getloadavg()[0],
+            "load_average_1min_before": load_before,
+            "load_average_1min_after": os.getloadavg()[0],
         },
         "database": "postgresql",
         "workers": args.workers,
@@ -326,14 +366,16 @@ def main() -> None:
         )
         script = work / "lookup.lua"
         script.write_text(LUA % (bodies, api_key))
+        load_before = os.getloadavg()[0]
         run_wrk(url + "/health", 3, args.connections, args.threads, None)  # warm up
         run_wrk(url, 3, args.connections, args.threads, script)
-        health = measured(proc.pid, url + "/health", args.seconds, args.connections,
+        health = measured(proc.pid, dbname, url + "/health", args.seconds, args.connections,
                           args.threads, None)  # fmt: skip
-        lookup = measured(proc.pid, url, args.seconds, args.connections, args.threads, script)
+        lookup = measured(proc.pid, dbname, url, args.seconds, args.connections, args.threads,
+                          script)  # fmt: skip
         with httpx.Client(base_url=url, timeout=120) as c:
             chain = c.get("/admin/audit/verify", headers={"X-Admin-Key": ADMIN_KEY}).json()
-        result = report(args, out, lookup, health, chain)
+        result = report(args, out, lookup, health, chain, load_before)
         if args.hold:
             out.print(f"serving at {url} (pid {proc.pid}, database {dbname}); wrk script "
                       f"{script}; Ctrl-C to stop")  # fmt: skip

@@ -3,13 +3,14 @@ finds an edited, a deleted and a truncated entry (tampered with directly in the 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
-from conftest_service import database_url  # noqa: F401
+from conftest_service import database_url, fresh_database  # noqa: F401
 from openbureau.cli import app
 from openbureau.service import audit
 from openbureau.service.db import make_engine, migrate, session_factory
@@ -133,3 +134,57 @@ def test_verify_names_the_first_edited_deleted_or_truncated_entry(sessions, data
 def test_verify_without_a_database_is_a_usage_error(tmp_path):
     code, out = _verify(f"sqlite:///{tmp_path / 'none.db'}")
     assert code == 2 and "no service database" in out
+
+
+@pytest.fixture(scope="module")
+def pg_url(tmp_path_factory):
+    """PostgreSQL only: the event-loop writer (``pgasync``) is what the service uses there."""
+    gen = fresh_database("postgresql", tmp_path_factory.mktemp("pg"))
+    url = next(gen)
+    yield url
+    gen.close()
+
+
+def test_event_loop_writers_group_commit_one_chain(pg_url):
+    """Two event-loop writers (two server processes) on top of a thread writer's entries, 48
+    concurrent requests: every request gets its committed row, one unbroken chain, and
+    entries shared transactions."""
+    from openbureau.service.pgasync import AsyncPostgres
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    _entry(sessions, 1)  # the chain does not start with the writers
+
+    async def run() -> list[dict]:
+        writers = [AsyncPostgres(engine), AsyncPostgres(engine)]
+        rows = await asyncio.gather(
+            *(
+                writers[i % 2].append_async(
+                    partner_id=3,
+                    partner_name="LoopCo",
+                    person_id=f"P{i:08d}",
+                    action="lookup",
+                    purpose="tenancy",
+                    outcome="granted",
+                    reason="batched",
+                    detail={"i": i, "threshold": 650.0},
+                )
+                for i in range(48)
+            )
+        )
+        for w in writers:
+            await w.aclose()
+        return rows
+
+    answered = asyncio.run(run())
+    with sessions() as s:
+        stored = {r.seq: r for r in s.scalars(select(AccessLog).where(AccessLog.seq > 1))}
+        report = audit.verify_chain(s)
+    engine.dispose()
+    assert report.ok and report.entries == 49, str(report)
+    assert sorted(r["seq"] for r in answered) == list(range(2, 50))
+    for r in answered:  # what each request was told is what the database holds
+        row = stored[r["seq"]]
+        assert (row.hash, row.person_id, row.detail) == (r["hash"], r["person_id"], r["detail"])
+    assert len({r.at for r in stored.values()}) < 48  # entries shared a transaction

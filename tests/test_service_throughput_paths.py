@@ -168,9 +168,10 @@ def test_a_publish_is_seen_by_the_next_lookup(setup):
 
 
 def test_a_dropped_read_connection_is_retried(setup):
-    """The read pool skips the pre-ping round trip; a connection the server killed is
-    replaced and the lookup still answers (PostgreSQL: terminate every other backend;
-    SQLite has no server to drop it, so its pool is thrown away under the service)."""
+    """The read pools skip the pre-ping round trip; a connection the server killed is
+    replaced and the lookup still answers, its entry committed (PostgreSQL: terminate every
+    other backend, the event-loop reader's and the log writer's included; SQLite has no
+    server to drop it, so its pool is thrown away under the service)."""
     application = create_app(setup.settings)
     person = setup.consented[1]
     with TestClient(application) as c:
@@ -190,8 +191,10 @@ def test_a_dropped_read_connection_is_retried(setup):
             )
         engine.dispose()
         assert killed >= 1
+        before = setup.entries()
         r = c.post("/partner/lookup", json=_lookup_body(person), headers=setup.key)
         setup.check(person, r)
+        assert setup.entries() == before + 1 and setup.last_entry().person_id == person
 
 
 def test_workers_share_the_rate_limit(setup, monkeypatch):

@@ -15,7 +15,9 @@ from openbureau.benefits import DEFAULT_OFFERS
 from openbureau.service.audit import AuditWriter
 from openbureau.service.db import make_engine, migrate, session_factory
 from openbureau.service.deps import Service
+from openbureau.service.fastpath import PartnerLookupFastPath
 from openbureau.service.models import OfferRow
+from openbureau.service.pgasync import AsyncPostgres
 from openbureau.service.ratelimit import RateLimiter
 from openbureau.service.replay import ModelCache
 from openbureau.service.routes import admin, auth, me, partner, rights
@@ -55,6 +57,7 @@ def build_service(settings: Settings, workers: int = 1) -> Service:
     migrate(engine)
     sessions = session_factory(engine)
     seed_offers(sessions)
+    pg = AsyncPostgres(engine) if engine.dialect.name == "postgresql" else None
     return Service(
         settings=settings,
         engine=engine,
@@ -62,14 +65,26 @@ def build_service(settings: Settings, workers: int = 1) -> Service:
         models=ModelCache(),
         pack=load_pack(settings.policy),
         limiter=RateLimiter.share(settings.lookups_per_minute, workers),
-        # its own engine: requests waiting for their entry hold their pooled connections,
-        # and the writer must never wait behind them for one
-        audit=AuditWriter(
+        # SQLite: a writer thread with its own engine (requests waiting for their entry hold
+        # their pooled connections, and the writer must never wait behind them for one)
+        audit=pg
+        or AuditWriter(
             session_factory(make_engine(settings.database_url, pool_size=2, max_overflow=0))
         ),
         reader=make_engine(settings.database_url, **READER_ENGINE),
         read_pool=ThreadPoolExecutor(READ_THREADS, thread_name_prefix="openbureau-read"),
+        pg=pg,
     )
+
+
+def close_threads(svc: Service) -> None:
+    """Stop what the service runs outside the event loop and close its connections."""
+    if isinstance(svc.audit, AuditWriter):
+        svc.audit.close()
+        svc.audit.sessions.kw["bind"].dispose()
+    svc.read_pool.shutdown()
+    svc.reader.dispose()
+    svc.engine.dispose()
 
 
 def create_app(settings: Settings | None = None, workers: int = 1) -> FastAPI:
@@ -78,11 +93,9 @@ def create_app(settings: Settings | None = None, workers: int = 1) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        svc.audit.close()
-        svc.audit.sessions.kw["bind"].dispose()
-        svc.read_pool.shutdown()
-        svc.reader.dispose()
-        svc.engine.dispose()
+        if svc.pg is not None:
+            await svc.pg.aclose()
+        close_threads(svc)
 
     app = FastAPI(
         title="openbureau",
@@ -91,6 +104,8 @@ def create_app(settings: Settings | None = None, workers: int = 1) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = svc
+    # the busiest path answered ahead of FastAPI's routing and dependencies (service.fastpath)
+    app.add_middleware(PartnerLookupFastPath, service=svc)
     for module in (auth, me, rights, partner, admin):
         app.include_router(module.router, responses=ERRORS)
 

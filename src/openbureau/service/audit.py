@@ -91,21 +91,22 @@ def append_many(sessions: sessionmaker[Session], entries: list[dict[str, Any]]) 
 
 
 _HEAD = cast(Table, AccessLogHead.__table__)
-_LOG = cast(Table, AccessLog.__table__)
-_LOCK_HEAD = (
+LOG_TABLE = cast(Table, AccessLog.__table__)
+LOG_COLUMNS = [*_FIELDS, "hash"]
+# the first statement of every append: it locks the head row until the commit
+LOCK_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == 1)
     .values(seq=_HEAD.c.seq + bindparam("n"))
     .returning(_HEAD.c.seq, _HEAD.c.last_hash)
 )
-_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash"))
+SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash"))
 
 
-def append_rows(conn: Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append ``entries`` inside the caller's transaction on ``conn`` (Core statements: no
-    ORM unit of work on the hot path); the head stays locked until the caller commits."""
+def chain_rows(entries: list[dict[str, Any]], last: int, prev: str) -> list[dict[str, Any]]:
+    """The rows of ``entries`` as they follow a head that, locked and bumped by ``len(entries)``,
+    now counts ``last`` and ended in ``prev``: seq, time, prev_hash and hash filled in."""
     n = len(entries)
-    last, prev = conn.execute(_LOCK_HEAD, {"n": n}).one()
     at = utcnow()  # microseconds: what both databases keep
     rows: list[dict[str, Any]] = []
     for i, entry in enumerate(entries):
@@ -118,8 +119,16 @@ def append_rows(conn: Connection, entries: list[dict[str, Any]]) -> list[dict[st
         }
         fields["hash"] = prev = entry_hash(fields)
         rows.append(fields)
-    conn.execute(insert(_LOG), rows)  # one executemany
-    conn.execute(_SET_HEAD, {"last_hash": prev})
+    return rows
+
+
+def append_rows(conn: Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append ``entries`` inside the caller's transaction on ``conn`` (Core statements: no
+    ORM unit of work on the hot path); the head stays locked until the caller commits."""
+    last, prev = conn.execute(LOCK_HEAD, {"n": len(entries)}).one()
+    rows = chain_rows(entries, last, prev)
+    conn.execute(insert(LOG_TABLE), rows)  # one executemany
+    conn.execute(SET_HEAD, {"last_hash": rows[-1]["hash"]})
     return rows
 
 

@@ -6,19 +6,28 @@ import datetime as dt
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from openbureau.service.audit import AuditWriter
 from openbureau.service.models import LoginSession, Partner, Person
 from openbureau.service.ratelimit import RateLimiter
 from openbureau.service.replay import ModelCache
 from openbureau.service.security import same_secret, sha256_hex
 from openbureau.service.settings import Settings
+
+if TYPE_CHECKING:
+    from openbureau.service.pgasync import AsyncPostgres
+
+
+class LogWriter(Protocol):
+    """Appends an access-log entry and returns once it is committed (``audit.AuditWriter``
+    on SQLite, ``pgasync.AsyncPostgres`` on PostgreSQL)."""
+
+    async def append_async(self, timeout: float = 60.0, **entry: Any) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -31,11 +40,13 @@ class Service:
     models: ModelCache
     pack: Any
     limiter: RateLimiter
-    audit: AuditWriter
+    audit: LogWriter
     # partner lookups: autocommit connections without pre-ping (one round trip per read),
     # used from their own threads so a burst of lookups never waits behind other requests
     reader: Engine
     read_pool: ThreadPoolExecutor
+    # PostgreSQL: the lookup's read and the log's group commit on the event loop instead
+    pg: AsyncPostgres | None = None
 
 
 async def service(request: Request) -> Service:
@@ -52,6 +63,8 @@ def db(svc: ServiceDep) -> Iterator[Session]:
 
 
 DB = Annotated[Session, Depends(db)]
+
+MISSING_KEY = "send the partner API key in X-API-Key"
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login.")
 _partner_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="A partner key.")
@@ -82,7 +95,7 @@ def current_person(
 
 def current_partner(s: DB, key: Annotated[str | None, Security(_partner_key)]) -> Partner:
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send the partner API key in X-API-Key")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_KEY)
     partner = s.scalar(select(Partner).where(Partner.key_hash == sha256_hex(key)))
     if partner is None or not partner.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or disabled partner API key")
@@ -92,7 +105,7 @@ def current_partner(s: DB, key: Annotated[str | None, Security(_partner_key)]) -
 async def partner_key_hash(key: Annotated[str | None, Security(_partner_key)]) -> str:
     """The SHA-256 of the partner key; the partner itself is read with the request's data."""
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send the partner API key in X-API-Key")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_KEY)
     return sha256_hex(key)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,7 +176,43 @@ def _partner_gate_statement() -> Any:
     )
 
 
-_PARTNER_GATE = _partner_gate_statement()
+PARTNER_GATE = _partner_gate_statement()
+
+
+def gate_params(
+    key_hash: str, person_id: str, purpose: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The bound values of ``PARTNER_GATE``."""
+    return {
+        "key_hash": key_hash,
+        "person_id": person_id,
+        "purpose": purpose,
+        "now": now or dt.datetime.now(dt.UTC),
+    }
+
+
+def gate_from_row(r: Mapping[str, Any]) -> PartnerGate:
+    """A ``PARTNER_GATE`` row (by column name), from either driver."""
+    scored = r["score_id"] is not None
+    return PartnerGate(
+        partner_id=r["id"],
+        partner_name=r["name"],
+        scopes=list(r["scopes"] or ()),
+        active=bool(r["active"]),
+        person_pk=r["person_pk"],
+        consent_id=r["consent_id"],
+        share_number=bool(r["share_number"]),
+        frozen=bool(r["frozen"]),
+        version_id=r["version_id"] if scored else None,
+        max_reasons=r["max_reasons"] or 0,
+        score_id=r["score_id"],
+        score=r["score"] if scored else 0.0,
+        as_of=r["as_of"],
+        model_id=r["model_id"] or "",
+        subscores={f: r[f"points_{f}"] for f in FACTORS} if scored else {},
+        reasons=list(r["reasons"] or ()) if scored else [],
+        disputed=bool(r["disputed"]) and scored,
+    )
 
 
 def partner_gate(
@@ -183,32 +220,5 @@ def partner_gate(
 ) -> PartnerGate | None:
     """One round trip for the busiest path of the service (it was three queries and a
     session per request); None when no partner has this key."""
-    params = {
-        "key_hash": key_hash,
-        "person_id": person_id,
-        "purpose": purpose,
-        "now": now or dt.datetime.now(dt.UTC),
-    }
-    r = conn.execute(_PARTNER_GATE, params).first()
-    if r is None:
-        return None
-    scored = r.score_id is not None
-    return PartnerGate(
-        partner_id=r.id,
-        partner_name=r.name,
-        scopes=list(r.scopes or ()),
-        active=bool(r.active),
-        person_pk=r.person_pk,
-        consent_id=r.consent_id,
-        share_number=bool(r.share_number),
-        frozen=bool(r.frozen),
-        version_id=r.version_id if scored else None,
-        max_reasons=r.max_reasons or 0,
-        score_id=r.score_id,
-        score=r.score if scored else 0.0,
-        as_of=r.as_of,
-        model_id=r.model_id or "",
-        subscores={f: r._mapping[f"points_{f}"] for f in FACTORS} if scored else {},
-        reasons=list(r.reasons or ()) if scored else [],
-        disputed=bool(r.disputed) and scored,
-    )
+    r = conn.execute(PARTNER_GATE, gate_params(key_hash, person_id, purpose, now)).first()
+    return None if r is None else gate_from_row(r._mapping)

@@ -33,7 +33,7 @@ def serve(
     """Migrate, publish ``scores`` if it is not published yet, then serve until stopped."""
     import uvicorn
 
-    from openbureau.service.app import create_app
+    from openbureau.service.app import close_threads, create_app
 
     workers = workers or int(os.environ.get("OPENBUREAU_WORKERS", "1"))
     if workers < 1:
@@ -45,10 +45,7 @@ def serve(
     if workers <= 1:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
-    app.state.service.audit.close()  # the parent serves nothing: each worker has its own
-    app.state.service.read_pool.shutdown()
-    app.state.service.reader.dispose()
-    app.state.service.engine.dispose()
+    close_threads(app.state.service)  # the parent serves nothing: each worker has its own
     os.environ[_SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings), default=str)
     os.environ[_WORKERS_ENV] = str(workers)
     uvicorn.run(

@@ -9,11 +9,14 @@ records whose dispute was upheld (or went unresolved past its deadline). While a
 open, the answer carries the proof both ways.
 
 The lookup is the service's busiest path, so it is built for throughput without giving up a
-check: the handlers are async; everything a request reads (partner by key hash, consent,
-freeze, the current version pointer, the score row, whether a dispute touches it) is one
-statement (``queries.partner_gate``) run in one hop to the read pool; nothing is cached, so
-a revoked consent, a disabled key or a new version counts from the next request on; and the
-handler awaits its access-log entry's group commit on the event loop, holding no thread.
+check: everything a request reads (partner by key hash, consent, freeze, the current version
+pointer, the score row, whether a dispute touches it) is one statement
+(``queries.partner_gate``), on PostgreSQL run on the event loop (``service.pgasync``), on
+SQLite in one hop to the read pool; nothing is cached, so a revoked consent, a disabled key
+or a new version counts from the next request on; and the handler awaits its access-log
+entry's group commit on the event loop, holding no thread. ``answer_lookup`` is the whole
+endpoint: the route calls it, and so does ``service.fastpath``, which answers well-formed
+lookups ahead of FastAPI's routing.
 """
 
 from __future__ import annotations
@@ -96,6 +99,16 @@ def _read_decision(svc: Service, key_hash: str, person: str, offer_code: str) ->
         return _Read(g, None if g is None else _effective(s, g), offer)
 
 
+async def _lookup_read(svc: Service, key_hash: str, person: str, purpose: str) -> _Read:
+    """On PostgreSQL the gate is read on the event loop (``pgasync``); a disputed score, and
+    SQLite, take the read pool."""
+    if svc.pg is not None:
+        g = await svc.pg.gate(key_hash, person, purpose)
+        if g is None or not g.disputed:
+            return _Read(g, None if g is None else _effective(None, g))
+    return await _in_thread(svc, _read_lookup, key_hash, person, purpose)
+
+
 async def _in_thread(svc: Service, fn: Any, *args: Any) -> _Read:
     """The blocking reads, on the service's read pool (one hop per request)."""
     return await asyncio.get_running_loop().run_in_executor(svc.read_pool, fn, svc, *args)
@@ -174,10 +187,11 @@ def _partner(read: _Read) -> PartnerGate:
     return read.gate
 
 
-@router.post("/lookup")
-async def lookup(body: LookupIn, key_hash: PartnerKeyHash, svc: ServiceDep) -> LookupOut:
-    """A threshold proof ("score >= 650: true"), and the number only if the person agreed."""
-    read = await _in_thread(svc, _read_lookup, key_hash, body.person, body.purpose)
+async def answer_lookup(svc: Service, key_hash: str, body: LookupIn) -> LookupOut:
+    """A lookup from its validated body and the SHA-256 of its key: the whole of the
+    endpoint, shared by the FastAPI route and the fast path (``service.fastpath``); raises
+    ``HTTPException`` for every refusal, each logged first."""
+    read = await _lookup_read(svc, key_hash, body.person, body.purpose)
     g, eff = _partner(read), read.eff
     log = _Log(svc, g, body.person, "lookup", body.purpose)
     refusal = _refusal(svc, g, eff, "lookup", body.person, body.purpose)
@@ -213,6 +227,12 @@ async def lookup(body: LookupIn, key_hash: PartnerKeyHash, svc: ServiceDep) -> L
         ),
         score_if_dispute_upheld=pending.score_without if pending is not None and share else None,
     )
+
+
+@router.post("/lookup")
+async def lookup(body: LookupIn, key_hash: PartnerKeyHash, svc: ServiceDep) -> LookupOut:
+    """A threshold proof ("score >= 650: true"), and the number only if the person agreed."""
+    return await answer_lookup(svc, key_hash, body)
 
 
 @router.post("/decision")
