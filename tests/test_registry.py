@@ -561,11 +561,9 @@ def test_cli_models_register_list_promote_show(sessions, models, tmp_path):
     done = json.loads(r.stdout)
     assert done["model_id"] == m.ids["a"] and done["score_version_id"] is not None
     # a re-scoring run without --model takes the champion's folder from the registry
-    from rich.console import Console
-
     from openbureau.workflow.rescore_command import _champion_folder
 
-    assert _champion_folder(url, Console(stderr=True)).resolve() == m.dirs["a"].resolve()
+    assert _champion_folder(url).resolve() == m.dirs["a"].resolve()
     r = runner.invoke(app, ["models", "show", m.ids["a"], "--json", *db])
     shown = json.loads(r.stdout)
     assert shown["state"] == "champion"
