@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from openbureau.web.lru import LRU
 from openbureau.web.routes import _HEADERS, PAGES, _current_model, _page
 
 _lock = threading.Lock()
-_cache: dict[tuple[int, str], tuple[dict[str, Any], str]] = {}
+_cache: LRU[tuple[dict[str, Any], str]] = LRU(size=4)  # findings + page per version
 
 
 def _refusal(request: Request) -> Response | None:
@@ -108,8 +109,9 @@ def findings(svc: Any, version: Any) -> tuple[dict[str, Any], str]:
 
     key = (version.id, svc.settings.database_url)
     with _lock:
-        if key in _cache:
-            return _cache[key]
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
         dev = Development.load(Path(version.model_path or str(svc.settings.model)))
         scores, features = version_population(svc, version)
         reason = None
@@ -130,8 +132,7 @@ def findings(svc: Any, version: Any) -> tuple[dict[str, Any], str]:
             outcome_flags=flags,
         )
         result["population"]["score_version"] = version.id
-        _cache[key] = (result, build_page(result))
-        return _cache[key]
+        return _cache.put(key, (result, build_page(result)))
 
 
 def _compute(request: Request) -> tuple[dict[str, Any], str] | Response:

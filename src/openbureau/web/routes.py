@@ -23,6 +23,8 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from openbureau.web.lru import LRU
+
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "pages"
 STATIC = HERE / "static"
@@ -140,7 +142,7 @@ def model_json(request: Request) -> Response:
 
 
 _report_lock = threading.Lock()  # matplotlib's pyplot is not thread-safe
-_report_cache: dict[tuple[str, str, int | None, str], str] = {}
+_report_cache: LRU[str] = LRU(size=8)  # a page per (model, version): bounded, a service runs long
 
 
 def _published_scores(svc: Any, version_id: int, folder: Path) -> Path:
@@ -173,13 +175,13 @@ def _render_report(svc: Any, model_id: str, model_dir: str, version_id: int | No
 
     key = (model_id, model_dir, version_id, svc.settings.database_url)
     with _report_lock:
-        if key in _report_cache:
-            return _report_cache[key]
+        cached = _report_cache.get(key)
+        if cached is not None:
+            return cached
         with tempfile.TemporaryDirectory() as tmp:
             scores = None if version_id is None else _published_scores(svc, version_id, Path(tmp))
             page, _ = build_report(Path(model_dir), scores)
-        _report_cache[key] = page
-        return page
+        return _report_cache.put(key, page)
 
 
 def _error(status: int, detail: str) -> Response:
