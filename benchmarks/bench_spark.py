@@ -17,6 +17,7 @@ wall clock also measures the neighbours.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,6 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import psutil
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
@@ -92,9 +94,16 @@ def run_duckdb(data: Path, as_of: str, out: Path) -> dict[str, Any]:
 
 
 def run_spark(
-    data: Path, as_of: str, out: Path, master: str, partitions: int, memory: str
+    data: Path,
+    as_of: str,
+    out: Path,
+    master: str,
+    partitions: int,
+    memory: str,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from openbureau.spark import feature_frame, score_parquet, session, spark_tables
+    from openbureau.workflow.score import prepare_scoring
 
     c0, t0 = cpu_seconds(), time.perf_counter()
     spark = session(
@@ -104,11 +113,17 @@ def run_spark(
             "spark.sql.shuffle.partitions": str(partitions),
             "spark.default.parallelism": str(partitions),
             "spark.driver.memory": memory,
+            **(extra or {}),
         },
     )
     spark_tables(spark, data / "sim")
+    conf = spark.sparkContext.getConf()
+    settings = {k: conf.get(k) for k in ("spark.driver.memory", "spark.buffer.pageSize")}
+    sys.stderr.write(f"spark settings in force: {settings}\n")
     t1 = time.perf_counter()
-    features = feature_frame(spark, as_of)  # the network walk runs here, checkpointed
+    # under the model's policy pack (its network k), as score_parquet and the DuckDB path do
+    params = prepare_scoring(data / "model")[1].feature_params()
+    features = feature_frame(spark, as_of, params)  # the network walk runs here, checkpointed
     t2 = time.perf_counter()
     report = score_parquet(spark, data / "model", as_of, out, features=features)
     t3 = time.perf_counter()
@@ -124,20 +139,38 @@ def run_spark(
     }
 
 
-def same_scores(embedded: Path, spark: Path) -> bool:
-    """Scores, sub-scores, reasons and input hashes identical, person by person."""
+def differences(embedded: Path, spark: Path) -> dict[str, Any]:
+    """Where the engines' outputs differ, person by person: for each column that is not
+    identical, how many rows differ and (for numbers) the largest absolute difference.
+    Empty when scores, sub-scores, reasons and input hashes are all identical."""
     keys = [("as_of", "ascending"), ("person_id", "ascending")]
     a = pq.read_table(embedded).sort_by(keys)
     b = pq.read_table(spark).sort_by(keys)
     if a.num_rows != b.num_rows:
-        return False
+        return {"rows": {"duckdb": a.num_rows, "spark": b.num_rows}}
+    found: dict[str, Any] = {}
     for name in a.column_names:
-        col = a[name]
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        if not col.combine_chunks().equals(b[name].combine_chunks()):
-            return False
-    return True
+        x, y = a[name].combine_chunks(), b[name].combine_chunks()
+        if pa.types.is_dictionary(x.type):
+            x = x.cast(x.type.value_type)
+        if pa.types.is_dictionary(y.type):
+            y = y.cast(y.type.value_type)
+        if x.type != y.type:
+            found[name] = {"types": [str(x.type), str(y.type)]}
+            y = y.cast(x.type)
+        if x.equals(y):
+            continue
+        ne = pc.fill_null(pc.not_equal(x, y), True)  # a null on one side only differs too
+        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
+        rows = pc.sum(pc.and_(ne, pc.invert(both_null))).as_py() or 0
+        entry = found.setdefault(name, {})
+        entry["rows"] = rows
+        if pa.types.is_floating(x.type) or pa.types.is_integer(x.type):
+            entry["max_abs"] = pc.max(pc.abs(pc.subtract(x, y))).as_py()
+        if rows and "types" not in entry:
+            i = pc.index(ne, True).as_py()
+            entry["example"] = [str(x[i].as_py()), str(y[i].as_py())]
+    return found
 
 
 def one(args: argparse.Namespace) -> None:
@@ -146,9 +179,9 @@ def one(args: argparse.Namespace) -> None:
     if args.engine == "duckdb":
         result = run_duckdb(Path(args.data), args.as_of, out)
     else:
-        result = run_spark(
-            Path(args.data), args.as_of, out, args.engine, args.partitions, args.driver_memory
-        )
+        extra = dict(c.split("=", 1) for c in args.conf)
+        data, memory = Path(args.data), args.driver_memory
+        result = run_spark(data, args.as_of, out, args.engine, args.partitions, memory, extra)
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")
 
 
@@ -206,6 +239,10 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4, help="shuffle partitions")
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/spark.json"))
+    parser.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting"
+    )
+    parser.add_argument("--keep-outputs", type=Path, help="keep each engine's scores here")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child process: one engine
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,7 +254,12 @@ def main() -> None:
     console = Console()
     load_before = os.getloadavg()
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep_outputs:
+            args.keep_outputs.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep_outputs)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-spark-"))
         outs: dict[str, Path] = {}
         for engine in args.engines.split(","):
             out = Path(tmp) / (engine.replace("[", "_").replace("]", "") + ".out")
@@ -225,6 +267,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--engine", engine, "--out", str(out)]
             command += ["--data", str(data), "--as-of", args.as_of]
             command += ["--partitions", str(args.partitions), "--driver-memory", args.driver_memory]
+            command += [f"--conf={c}" for c in args.conf]
             console.print(f"running {engine} on {data} ...")
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             log = Path(tmp).parent / f"bench-spark-{engine}.log"
@@ -235,7 +278,11 @@ def main() -> None:
             result = {"engine": engine, **json.loads(lines[-1][7:])}
             result["people_per_second"] = result["people"] / result["seconds"]
             if "duckdb" in outs and engine != "duckdb":
-                result["identical_to_duckdb"] = same_scores(outs["duckdb"], out)
+                diff = differences(outs["duckdb"], out)
+                result["identical_to_duckdb"] = not diff
+                result["differences"] = diff
+                if diff:
+                    console.print(f"[yellow]{engine} differs from duckdb:[/yellow] {diff}")
             results.append(result)
             save(args, data, load_before, results)  # a killed run keeps what it measured
     print_table(console, results, data)

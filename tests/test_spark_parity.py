@@ -75,6 +75,8 @@ def test_session_settings(spark: object) -> None:
     assert conf.get("spark.sql.session.timeZone") == "UTC"
     assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
     assert int(conf.get("spark.sql.shuffle.partitions")) <= 8
+    # small pages: the catalog's stage holds many sorters and hash maps at once
+    assert spark.sparkContext.getConf().get("spark.buffer.pageSize") == "2m"  # type: ignore[attr-defined]
 
 
 def test_contract_tables_match_the_store(spark: object, root: Path) -> None:

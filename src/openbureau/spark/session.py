@@ -46,6 +46,13 @@ DEFAULTS: dict[str, str] = {
     # 120 s default then declares it lost and fails the job.
     "spark.network.timeout": "900s",
     "spark.executor.heartbeatInterval": "60s",
+    # The catalog's feature matrix is one stage of many sort-merge joins and aggregates
+    # feeding the scorer: every sorter and hash map in it holds at least one memory page at
+    # once, and Spark sizes pages from the memory per core (up to 64 MB). With local[2] and
+    # 20k people that failed with SparkOutOfMemoryError (UNABLE_TO_ACQUIRE_MEMORY) even with
+    # a 4 GB driver; 2 MB pages and the larger execution share ran it (bench_spark.py).
+    "spark.buffer.pageSize": "2m",
+    "spark.memory.fraction": "0.8",
     # The network walk is a long plan of self joins; broadcast small sides.
     "spark.sql.autoBroadcastJoinThreshold": str(32 * 1024 * 1024),
 }
