@@ -80,12 +80,12 @@ def late_repayments(
     rng = np.random.default_rng(seed)
     due = as_of - dt.timedelta(days=43)
     with Store(store, read_only=True) as db:
-        accounts = db.con.execute(
+        accounts = db.con.sql(
             "SELECT person_id, min(account_id) AS account_id FROM accounts "
-            "WHERE opened < $1 AND account_id NOT IN "
-            "(SELECT account_id FROM repayments WHERE due_date = $1) "
+            "WHERE opened < $due AND account_id NOT IN "
+            "(SELECT account_id FROM repayments WHERE due_date = $due) "
             "GROUP BY person_id ORDER BY person_id",
-            [due],
+            params={"due": due},
         ).to_arrow_table()
     n = max(1, round(len(people) * share))
     chosen = np.sort(rng.choice(accounts.num_rows, min(n, accounts.num_rows), replace=False))

@@ -3,13 +3,37 @@
 ``create_app(Settings(...))`` builds the FastAPI app (migrating the database to head);
 ``publish`` loads a scores file as a new version atomically; ``replay`` re-scores a
 published score bit for bit; ``verify_chain`` checks the access log.
+
+Names load on first use (PEP 562): a batch job that only needs ``service.settings`` or
+``service.db`` (a re-scoring run finding its database) does not import FastAPI and the
+whole app (~4 s of a one-minute job).
 """
 
-from openbureau.service.app import build_service, create_app
-from openbureau.service.audit import ChainReport, verify_chain
-from openbureau.service.publish import PublishError, PublishReport, publish
-from openbureau.service.replay import ReplayError, ReplayResult, replay
-from openbureau.service.settings import Settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openbureau.service.app import build_service, create_app
+    from openbureau.service.audit import ChainReport, verify_chain
+    from openbureau.service.publish import PublishError, PublishReport, publish
+    from openbureau.service.replay import ReplayError, ReplayResult, replay
+    from openbureau.service.settings import Settings
+
+_EXPORTS = {
+    "build_service": "openbureau.service.app",
+    "create_app": "openbureau.service.app",
+    "ChainReport": "openbureau.service.audit",
+    "verify_chain": "openbureau.service.audit",
+    "PublishError": "openbureau.service.publish",
+    "PublishReport": "openbureau.service.publish",
+    "publish": "openbureau.service.publish",
+    "ReplayError": "openbureau.service.replay",
+    "ReplayResult": "openbureau.service.replay",
+    "replay": "openbureau.service.replay",
+    "Settings": "openbureau.service.settings",
+}
 
 __all__ = [
     "ChainReport",
@@ -24,3 +48,9 @@ __all__ = [
     "replay",
     "verify_chain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
