@@ -409,7 +409,7 @@ def score(
 
             report: Any = score_store(store, model_dir, _as_of(as_of), Path(output), policy=policy)
         else:
-            from openbureau.spark.job import run
+            from openbureau.spark.job import SparkOutOfMemory, run
             from openbureau.spark.session import SparkUnavailable
 
             try:
@@ -428,6 +428,8 @@ def score(
                 )
             except SparkUnavailable as exc:
                 raise ValueError(f"the Spark engine cannot start: {exc}") from None
+            except SparkOutOfMemory as exc:
+                raise ValueError(str(exc)) from None
     if as_json:
         _print_json({"engine": engine, **dataclasses.asdict(report)})
     else:

@@ -23,6 +23,57 @@ from openbureau.spark.session import (
 )
 
 LOCAL_MASTER = "local[2]"
+# Shuffle partitions on one machine: measured with local[2] and a 4 GB driver, 20,000
+# people ran with 4 and 100,000 needed 16 (4 ran out of execution memory), so about one
+# partition per 6,250 people, never fewer than the 4 of ``session.DEFAULTS``.
+PEOPLE_PER_LOCAL_PARTITION = 6_250
+MEMORY_MARKERS = ("UNABLE_TO_ACQUIRE_MEMORY", "SparkOutOfMemoryError")
+
+
+class SparkOutOfMemory(RuntimeError):
+    """Spark ran out of execution memory; the message says which settings to raise."""
+
+
+def local_partitions(people: int) -> int:
+    """Shuffle partitions for ``people`` on a local master."""
+    if isinstance(people, bool) or not isinstance(people, int):
+        raise TypeError(f"people must be an int, got {type(people).__name__}")
+    if people < 0:
+        raise ValueError(f"people must be >= 0, got {people}")
+    return max(4, -(-people // PEOPLE_PER_LOCAL_PARTITION))
+
+
+def people_in(tables: str | Path) -> int | None:
+    """Rows of the people table under a local ``tables`` folder, from Parquet footers
+    (no data read); None when it is not a local folder of Parquet."""
+    import pyarrow.dataset as ds
+
+    folder = Path(str(tables)) / "people"
+    if not is_local(tables) or not folder.is_dir():
+        return None
+    try:
+        return int(ds.dataset(folder, format="parquet").count_rows())
+    except (OSError, ValueError):
+        return None
+
+
+def memory_advice(exc: BaseException, settings: Mapping[str, str]) -> SparkOutOfMemory | None:
+    """A ``SparkOutOfMemory`` naming the settings to raise if ``exc`` is Spark's
+    execution-memory failure (it surfaces as a Py4J or PySpark error whose text holds the
+    JVM's), else None."""
+    text = str(exc)
+    if not any(marker in text for marker in MEMORY_MARKERS):
+        return None
+    partitions = settings.get("spark.sql.shuffle.partitions", "?")
+    memory = settings.get("spark.driver.memory", "?")
+    return SparkOutOfMemory(
+        "Spark ran out of execution memory (UNABLE_TO_ACQUIRE_MEMORY) with "
+        f"spark.sql.shuffle.partitions={partitions} and spark.driver.memory={memory}: "
+        "give each task less to hold at once with more shuffle partitions (--conf "
+        f"spark.sql.shuffle.partitions=N, about one per {PEOPLE_PER_LOCAL_PARTITION:,} people "
+        "on one machine) or more memory (--conf spark.driver.memory=8g locally, "
+        "executor memory on a cluster)"
+    )
 
 
 @dataclass(frozen=True)
@@ -114,11 +165,23 @@ def run(
         if tables is None:
             exported = Path(tempfile.mkdtemp(prefix="openbureau-spark-tables-"))
             tables = export_store(store, exported)
+        conf = dict(conf or {})
+        people = people_in(tables) if master is not None and master.startswith("local") else None
+        if people is not None and "spark.sql.shuffle.partitions" not in conf:
+            conf["spark.sql.shuffle.partitions"] = str(local_partitions(people))
         spark = session(master, conf=conf)
         if checkpoint_dir:
             spark.sparkContext.setCheckpointDir(checkpoint_dir)
         spark_tables(spark, tables)
-        report = score_parquet(spark, model_dir, as_of, out, policy=policy, partitions=partitions)
+        try:
+            report = score_parquet(
+                spark, model_dir, as_of, out, policy=policy, partitions=partitions
+            )
+        except Exception as exc:  # Py4JJavaError or a PySpark error carrying the JVM's text
+            advice = memory_advice(exc, dict(spark.sparkContext.getConf().getAll()))
+            if advice is None:
+                raise
+            raise advice from exc
         merged_file = merge_parts(out, merged) if merged is not None else None
         used = spark.sparkContext.master
     finally:
