@@ -9,14 +9,14 @@ borrowers, streamed in batches into int32 arrays. It then times each phase of
 out-of-fold walks) and, as a peer, one walk step as a DuckDB join + group-by against one
 scipy sparse product on the same edges. Peak RSS is sampled with psutil.
 
-People are renumbered for locality before the walks (``--order``, see
+People can be renumbered for locality before the walks (``--order``, see
 ``openbureau.network.sparse.locality_order``); ``--community SIZE`` draws a graph with
 communities (most contacts inside one's own community, ids random), where a numbering can
 find locality that a Chung-Lu graph does not have. Per walk step, wall and CPU seconds are
 recorded (the machine is shared; CPU seconds are the steadier measure).
 
     python benchmarks/bench_network.py [--people 10000000] [--edges 100000000]
-        [--usable 1.0] [--dtype float64] [--order community] [--community 0] [--skip-duckdb]
+        [--usable 1.0] [--dtype float64] [--order none] [--community 0] [--skip-duckdb]
         [--json benchmarks/results/network.json]
 """
 
@@ -219,7 +219,7 @@ def run(
     dtype: str,
     seed: int,
     console: Console,
-    order: str = "community",
+    order: str = "none",
     community: int = 0,
     skip_duckdb: bool = False,
 ) -> dict[str, Any]:
@@ -313,7 +313,7 @@ def main() -> None:
     parser.add_argument("--usable", type=float, default=1.0, help="share usable at as_of")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--order", choices=ORDERS, default="community", help="renumbering")
+    parser.add_argument("--order", choices=ORDERS, default="none", help="renumbering")
     parser.add_argument(
         "--community", type=int, default=0, help="community size (0: no communities)"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-NETWORK_VERSION = "network-3"  # 3: walks on a renumbered matrix (equal to 1e-12)
+NETWORK_VERSION = "network-2"
 # A repayment this many days late is a recorded default (the usual bureau definition).
 SERIOUS_DAYS_LATE = 90
 KINDS = ("family", "friend", "colleague", "business", "other")

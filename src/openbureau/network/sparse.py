@@ -9,9 +9,11 @@ entries of P^t with total weight at most 1, which is what bounds them (see
 values float64 by default; the whole out-of-fold computation is ``max(steps, 2)`` sparse
 products with one dense block of 2 x folds columns, so the index structure of P is read
 once per step however many folds there are. Each product is scipy's CSR kernel writing
-into one of two preallocated blocks (no copy of the matrix, no new block per step), on a
-matrix whose people are renumbered so that contacts sit near each other in memory
-(``locality_order``); the features are mapped back to the caller's numbering.
+into one of two preallocated blocks (no copy of the matrix, no new block per step).
+People can be renumbered so that contacts sit near each other in memory
+(``locality_order``, ``network_features(order=...)``; features are mapped back to the
+caller's numbering); measured at 10M people it saves less than it costs at 10 steps, so
+the default is the caller's own numbering (docs/network.md).
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ _MAJORITY_ROUNDS = 20
 _ORDER_SEED = 20251204
 
 
-def locality_order(matrix: sp.csr_matrix, method: str = "community") -> np.ndarray:
+def locality_order(matrix: sp.csr_matrix, method: str = "none") -> np.ndarray:
     """A numbering of people that puts contacts near each other, as ``perm``: position
     ``i`` of the new numbering holds original person ``perm[i]``. Reads only the
     structure of ``matrix`` (a symmetric CSR, e.g. ``transition_matrix``'s).
@@ -394,7 +396,7 @@ def network_features(
     as_of: dt.date | None = None,
     config: NetworkConfig | None = None,
     dtype: type = np.float64,
-    order: str = "community",
+    order: str = "none",
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every network feature of people 0..n-1 from plain arrays, in ``FEATURES`` order.
