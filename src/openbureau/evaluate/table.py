@@ -39,6 +39,8 @@ class Prepared:
     label_values: dict[str, Any]  # {"default": value, "good": value}
     text: dict[str, tuple[str, ...] | None]  # text features: listed order or None (by rate)
     source: str
+    # the table columns (raw or derived) the segment rules read, to recompute segments
+    context: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -223,23 +225,38 @@ def _derived(df: pd.DataFrame, path: Path, fmap: FactorMap) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def _segment(df: pd.DataFrame, path: Path, fmap: FactorMap) -> np.ndarray | None:
-    if not fmap.segments:
-        return None
+def segment_codes(df: pd.DataFrame, fmap: FactorMap) -> np.ndarray:
+    """Index of the first segment rule each row matches (-1: none); DuckDB errors pass on."""
     cases = []
     for i, r in enumerate(fmap.segments):
         cases.append(f"WHEN ({r.when}) THEN {i}" if r.when else f"WHEN TRUE THEN {i}")
     sql = "SELECT CASE " + " ".join(cases) + " ELSE -1 END FROM t"
     con = _duck(df)
     try:
-        codes = np.asarray(next(iter(con.execute(sql).fetchnumpy().values())), dtype=np.int64)
+        return np.asarray(next(iter(con.execute(sql).fetchnumpy().values())), dtype=np.int64)
+    finally:
+        con.close()
+
+
+def segment_context(df: pd.DataFrame, fmap: FactorMap) -> pd.DataFrame | None:
+    """The columns of ``df`` the segment rules read (DuckDB names are case-insensitive)."""
+    if not fmap.segments:
+        return None
+    reads = {c.lower() for r in fmap.segments for c in r.reads}
+    cols = [c for c in df.columns if str(c).lower() in reads]
+    return df[cols].reset_index(drop=True)
+
+
+def _segment(df: pd.DataFrame, path: Path, fmap: FactorMap) -> np.ndarray | None:
+    if not fmap.segments:
+        return None
+    try:
+        codes = segment_codes(df, fmap)
     except Exception as exc:
         msg = str(exc).splitlines()[0]
         raise TableError(
             f"{fmap.source}: segment: cannot evaluate the rules on {path}: {msg}"
         ) from None
-    finally:
-        con.close()
     none = np.flatnonzero(codes < 0)
     if none.size:
         raise TableError(
@@ -331,6 +348,7 @@ def prepare(
         label_values=label_values,
         text=text,
         source=str(p),
+        context=segment_context(full, fmap),
     )
 
 
