@@ -61,7 +61,8 @@ def _fit(fmap: FactorMap, df: pd.DataFrame):
     if prep.segment is not None:
         X[SEGMENT_COLUMN] = prep.segment
     ctx = Context(fmap.metas, prep.segment_names, prep.n_rows)
-    model = factor_model(ctx, {"n_estimators": 300, "early_stopping_rounds": 0, "distill": 0.0})
+    quick = {"n_estimators": 300, "early_stopping_rounds": 0, "distill": 0.0}
+    model = factor_model(ctx, {**fmap.model, **quick})
     model.fit(X, prep.y)
     return model, X, prep
 
@@ -188,3 +189,55 @@ def test_the_shipped_gmsc_map_is_monotone_on_the_whole_model():
     model, X, prep = _fit(before, data)
     bad = whole_model_violations(model, before, X, prep.context, rows=80)
     assert "RevolvingUtilization" in [v.feature for v in bad]
+
+
+def _ordered_map(rules: list[dict]) -> dict:
+    return {"label": "y", "factors": FEATURES, "segment": rules, "segment_order": "increasing"}
+
+
+RISKY_FIRST = [{"name": "high-use", "when": '"util" > 0.5'}, {"name": "low-use"}]
+
+
+def test_ordered_segments_may_read_directional_inputs_and_stay_monotone_on_the_whole_model():
+    fmap = parse_factor_map(_ordered_map(RISKY_FIRST), "ordered.yaml")
+    assert fmap.segment_order == "increasing" and fmap.model["segment_order"] == "increasing"
+    model, X, prep = _fit(fmap, _table())  # the data that broke the free segments
+    assert model.segment_order == "increasing"
+    assert whole_model_violations(model, fmap, X, prep.context, rows=100) == []
+
+
+def test_ordered_segments_in_the_wrong_order_are_refused_on_the_table():
+    from openbureau.evaluate import TableError
+
+    safe_first = [{"name": "low-use", "when": '"util" <= 0.5'}, {"name": "high-use"}]
+    fmap = parse_factor_map(_ordered_map(safe_first), "ordered.yaml")
+    with pytest.raises(TableError) as err:
+        prepare(_table(200), "<t>", fmap, "y")
+    msg = str(err.value)
+    assert msg.startswith("ordered.yaml: segment: with segment_order increasing"), msg
+    assert "raising util (direction decreasing) from" in msg
+    assert "moves a row from segment 'low-use' to 'high-use'" in msg
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"segment_order": "decreasing"}, "segment_order: 'decreasing' is not one of"),
+        ({"segment": None}, "segment_order: orders segments, but the map has none"),
+        ({"model": {"segment_order": "none"}}, "model.segment_order: set it with the top-level"),
+    ],
+)
+def test_segment_order_settings_are_checked(change, message):
+    with pytest.raises(FactorMapError, match=message):
+        parse_factor_map({**_ordered_map(RISKY_FIRST), **change}, "m.yaml")
+
+
+def test_ordered_segments_still_refuse_raw_columns_behind_directional_derived_features():
+    m = _ordered_map([{"name": "a", "when": '"raw_util" > 0.5'}, {"name": "b"}])
+    m["derived"] = {
+        "util2": {"sql": '"raw_util" * 2', "factor": "capacity", "direction": "decreasing",
+                  "reason": "High utilisation"},
+    }  # fmt: skip
+    m["ignore"] = ["raw_util"]
+    with pytest.raises(FactorMapError, match=r"reads column 'raw_util', from which derived\.util2"):
+        parse_factor_map(m, "m.yaml")

@@ -33,6 +33,12 @@ Checked here, from the columns each SQL expression reads (DuckDB's own parser):
   a directional derived feature is computed from). Rows crossing a segment boundary get
   another segment's shapes, so a rule on utilisation could raise the score when
   utilisation rises; monotonicity is promised over the whole model, not per segment.
+  Unless the map sets ``segment_order: increasing``: segments are then listed from the
+  riskiest to the safest, the model keeps every segment at or above the one before it on
+  equal inputs (the segment is a monotone input of every tree), and the table check
+  (``table.segment_order_violations``) makes sure that moving a directional input the
+  favourable way never sends a row to an earlier segment. Raw columns that directional
+  derived features are computed from stay refused either way.
 """
 
 from __future__ import annotations
@@ -48,7 +54,18 @@ from typing import Any
 from openbureau.contract import prohibited_category
 from openbureau.model.meta import DIRECTIONS, FACTORS, FeatureMeta
 
-TOP_KEYS = ("label", "positive", "id", "factors", "derived", "ignore", "segment", "model")
+TOP_KEYS = (
+    "label",
+    "positive",
+    "id",
+    "factors",
+    "derived",
+    "ignore",
+    "segment",
+    "segment_order",
+    "model",
+)
+SEGMENT_ORDERS = ("none", "increasing")
 FEATURE_KEYS = ("factor", "direction", "reason", "actionable", "description", "categories")
 DERIVED_KEYS = (*FEATURE_KEYS, "sql")
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,39}$")
@@ -90,6 +107,7 @@ class FactorMap:
     id: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     source: str = "<factor map>"
+    segment_order: str = "none"  # 'increasing': segments listed from riskiest to safest
 
     @property
     def metas(self) -> list[FeatureMeta]:
@@ -189,6 +207,7 @@ def _check_reads(
     features: list[MappedFeature],
     ignore: dict[str, str],
     segments: tuple[SegmentRule, ...],
+    ordered: bool = False,
 ) -> None:
     """Refuse expressions that read prohibited columns, and segment rules on directional inputs."""
     fold = {f.name.lower(): f for f in features}
@@ -230,7 +249,7 @@ def _check_reads(
         where = f"segment[{i}] ({rule.name}).when"
         for col in rule.reads:
             f = fold.get(col.lower())
-            if f is not None and f.meta.direction != "none":
+            if f is not None and f.meta.direction != "none" and not ordered:
                 section = "derived" if f.sql is not None else "factors"
                 raise _fail(
                     source,
@@ -238,7 +257,8 @@ def _check_reads(
                     f"reads {col!r}, which has direction {f.meta.direction!r} "
                     f"({section}.{f.name}); rows crossing the segment boundary would take "
                     "another segment's shapes, which can move the score against that "
-                    "direction. Segment on inputs without a direction",
+                    "direction. Segment on inputs without a direction, or list the "
+                    "segments from riskiest to safest and set `segment_order: increasing`",
                 )
             if f is None and col.lower() in feeds:
                 d = fold[feeds[col.lower()].lower()]
@@ -374,10 +394,19 @@ def parse_factor_map(data: object, source: str = "<factor map>") -> FactorMap:
                 "it may be ignored but never feed a factor",
             )
     segments = _segments(source, data.get("segment"))
-    _check_reads(source, features, ignore, segments)
+    order = _str(source, "segment_order", data.get("segment_order", "none"))
+    if order not in SEGMENT_ORDERS:
+        raise _fail(source, "segment_order", f"{order!r} is not one of {list(SEGMENT_ORDERS)}")
+    if order != "none" and not segments:
+        raise _fail(source, "segment_order", "orders segments, but the map has none")
+    _check_reads(source, features, ignore, segments, ordered=order == "increasing")
     model = data.get("model") or {}
     if not isinstance(model, Mapping):
         raise _fail(source, "model", f"must be a mapping of model parameters, got {model!r}")
+    if "segment_order" in model:
+        raise _fail(source, "model.segment_order", "set it with the top-level segment_order")
+    if order != "none":
+        model = {**model, "segment_order": order}
     label = data.get("label")
     id_col = data.get("id")
     return FactorMap(
@@ -389,6 +418,7 @@ def parse_factor_map(data: object, source: str = "<factor map>") -> FactorMap:
         id=None if id_col is None else _str(source, "id", id_col),
         model=dict(model),
         source=source,
+        segment_order=order,
     )
 
 
