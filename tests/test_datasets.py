@@ -70,7 +70,7 @@ def test_give_me_some_credit_adapter_names_the_id_and_keeps_values(tmp_path):
     assert np.isnan(d.loc[10, "RevolvingUtilization"])  # 20514 is a data error
     assert d.loc[8, "IncomePerPerson"] != d.loc[8, "IncomePerPerson"]  # NaN income stays NaN
     assert set(prep.segment) <= set(fm.segment_names)
-    assert prep.segment[0] == "delinquent-high-use" and prep.segment[3] == "clean"
+    assert prep.segment[0] == "real-estate" and prep.segment[3] == "no-real-estate"
 
 
 def _german(tmp_path):
@@ -338,19 +338,21 @@ def test_no_shipped_derived_column_or_segment_reads_a_protected_column(name):
 
 
 def test_the_protected_input_check_catches_a_derived_proxy():
+    from openbureau.evaluate import FactorMapError
     from openbureau.evaluate.factormap import parse_factor_map
 
-    fm = parse_factor_map(
-        {
-            "factors": {"income": {"factor": "capacity", "reason": "Low income"}},
-            "derived": {
-                "household": {
-                    "sql": "CASE WHEN \"personal_status_and_sex\" LIKE 'female%' THEN 1 END",
-                    "factor": "identity",
-                    "reason": "Household",
-                }
-            },
-            "ignore": {"personal_status_and_sex": "protected attribute (sex)"},
-        }
-    )
-    assert _protected_inputs(fm) == ["derived.household reads 'personal_status_and_sex'"]
+    with pytest.raises(FactorMapError) as err:  # the factor map itself refuses it now
+        parse_factor_map(
+            {
+                "factors": {"income": {"factor": "capacity", "reason": "Low income"}},
+                "derived": {
+                    "household": {
+                        "sql": "CASE WHEN \"personal_status_and_sex\" LIKE 'female%' THEN 1 END",
+                        "factor": "identity",
+                        "reason": "Household",
+                    }
+                },
+                "ignore": {"personal_status_and_sex": "protected attribute (sex)"},
+            }
+        )
+    assert "derived.household.sql: reads column 'personal_status_and_sex'" in str(err.value)

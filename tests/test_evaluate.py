@@ -46,6 +46,7 @@ def _table(n: int = 800, seed: int = 0) -> pd.DataFrame:
             "EDUCATION": edu,
             "SEX": rng.choice([1, 2], n),
             "MARRIAGE": rng.choice([1, 2, 3], n),
+            "CHANNEL": rng.choice(["online", "branch"], n),
             "default": y,
         }
     )
@@ -67,8 +68,9 @@ MAP = {
             "reason": "Any late payment",
         }
     },
-    "ignore": {"SEX": "protected", "MARRIAGE": "protected"},
-    "segment": [{"name": "late", "when": '"PAY_0" > 0'}, {"name": "clean"}],
+    "ignore": {"SEX": "protected", "MARRIAGE": "protected", "CHANNEL": "segments only"},
+    # segments read inputs without a direction (a rule on PAY_0 would be refused)
+    "segment": [{"name": "online", "when": "\"CHANNEL\" = 'online'"}, {"name": "branch"}],
 }
 
 
@@ -100,10 +102,14 @@ def test_evaluate_end_to_end_writes_json_with_both_models_on_the_same_folds(tmp_
     assert r["auc"] > 0.6  # the synthetic label is learnable
     assert len(r["per_fold"]) == 3
     assert all("reference_auc" in f and "auc" in f for f in r["per_fold"])
-    assert set(r["factor_weights"]) == {"late", "clean"}
+    assert set(r["factor_weights"]) == {"online", "branch"}
     for weights in r["factor_weights"].values():
         assert sum(v for v in weights.values() if v is not None) == pytest.approx(1.0)
-    assert r["segments"]["late"]["rule"] == '"PAY_0" > 0'
+    assert r["segments"]["online"]["rule"] == "\"CHANNEL\" = 'online'"
+    # monotone over the whole model, segment boundaries included, on the first fold
+    mono = r["whole_model_monotone"]
+    assert mono["violations"] == [] and mono["rows"] > 0
+    assert set(mono["checked"]) == {"LIMIT_BAL", "PAY_0", "UTIL", "LATE_ANY"}
     # the folds are the stratified, seeded ones, and both models were scored on them
     y = pd.read_csv(table)["default"].to_numpy()
     oof = pd.read_csv(preds)
@@ -256,11 +262,17 @@ def test_missing_files_and_bad_segment_rules_exit_2(tmp_path):
     )  # fmt: skip
     assert res.exit_code == 2 and "no such file" in res.output
     fmap = json.loads(json.dumps(MAP))
-    fmap["segment"] = [{"name": "late", "when": '"PAY_0" > 0'}, {"name": "big", "when": "1=0"}]
+    fmap["segment"] = [
+        {"name": "late", "when": "\"CHANNEL\" = 'online'"},
+        {"name": "big", "when": "1=0"},
+    ]
     msg = _fails(tmp_path, None, fmap)
     assert "match no segment rule" in msg
     fmap["segment"] = [{"name": "late", "when": '"NOPE" > 0'}, {"name": "rest"}]
     assert "cannot evaluate the rules" in _fails(tmp_path, None, fmap)
+    fmap["segment"] = [{"name": "late", "when": '"PAY_0" > 0'}, {"name": "rest"}]
+    msg = _fails(tmp_path, None, fmap)
+    assert "segment[0] (late).when: reads 'PAY_0', which has direction 'decreasing'" in msg
     fmap = json.loads(json.dumps(MAP))
     fmap["derived"]["LATE_ANY"]["sql"] = "no_such_function(1)"
     assert "derived.LATE_ANY: cannot evaluate" in _fails(tmp_path, None, fmap)

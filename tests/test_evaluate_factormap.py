@@ -29,7 +29,7 @@ GOOD = {
     },
     "derived": {"c": {"sql": '"a" * 2', "factor": "capacity", "reason": "Twice a"}},
     "ignore": ["SEX"],
-    "segment": [{"name": "x", "when": '"a" > 0'}, {"name": "rest"}],
+    "segment": [{"name": "x", "when": '"c" > 0'}, {"name": "rest"}],  # no direction
     "model": {"learning_rate": 0.1},
 }
 
@@ -182,3 +182,64 @@ def test_ks_is_the_largest_gap_between_score_distributions():
     y = np.array([0, 0, 1, 1])
     assert ks(y, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
     assert ks(y, np.array([0.1, 0.9, 0.1, 0.9])) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "sql", "column", "category"),
+    [
+        ("derived", "CASE WHEN religion = 'x' THEN 1 ELSE 0 END", "religion", "religion or belief"),
+        ("derived", '"ETHNIC_GROUP" = 3', "ETHNIC_GROUP", "ethnicity or race"),
+        ("derived", 'CAST(t."applicant_sex" AS DOUBLE) * 2', "applicant_sex", "sex or gender"),
+        ("derived", 'coalesce("a", length(politicalParty))', "politicalParty", "political"),
+        ("segment", "\"voter_party\" = 'x'", "voter_party", "political opinion"),
+        ("segment", '"a" > 0 AND health_score > 2', "health_score", "health"),
+    ],
+)
+def test_expressions_reading_a_prohibited_column_are_refused(section, sql, column, category):
+    m = _with()
+    if section == "derived":
+        m["derived"] = {"c": {"sql": sql, "factor": "capacity", "reason": "Twice a"}}
+        m["segment"] = None
+        where = "m.yaml: derived.c.sql: "
+    else:
+        m["segment"] = [{"name": "x", "when": sql}, {"name": "rest"}]
+        where = "m.yaml: segment[0] (x).when: "
+    m["ignore"] = [column]  # ignoring the column does not let an expression read it
+    with pytest.raises(FactorMapError) as err:
+        parse_factor_map(m, "m.yaml")
+    msg = str(err.value)
+    assert msg.startswith(where + f"reads column {column!r}, which carries a prohibited"), msg
+    assert category in msg
+
+
+def test_expressions_reading_a_column_the_map_ignores_as_protected_are_refused():
+    m = _with(ignore={"SEX": "sex", "foreign_worker": "protected attribute (citizenship)"})
+    m["derived"] = {"c": {"sql": '"foreign_worker" = 1', "factor": "identity", "reason": "X"}}
+    with pytest.raises(
+        FactorMapError,
+        match=r"derived\.c\.sql: reads column 'foreign_worker', "
+        r"which this map ignores as 'protected attribute \(citizenship\)'",
+    ):
+        parse_factor_map(m, "m.yaml")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("COLUMNS('relig.*') > 0", "reads columns by a star or a pattern"),
+        ("hash(t.*)", "reads columns by a star or a pattern"),
+        ('"a" +', "is not a DuckDB expression"),
+        ('1), ("religion"', "must be exactly one expression"),
+    ],
+)
+def test_expressions_whose_inputs_cannot_be_checked_are_refused(sql, message):
+    m = _with()
+    m["derived"] = {"c": {"sql": sql, "factor": "capacity", "reason": "Twice a"}}
+    m["segment"] = None
+    with pytest.raises(FactorMapError, match=r"m\.yaml: derived\.c\.sql: .*" + message):
+        parse_factor_map(m, "m.yaml")
+
+
+def test_the_columns_an_expression_reads_are_recorded():
+    fm = parse_factor_map(_with(), "m.yaml")
+    assert fm.derived[0].reads == ("a",) and fm.segments[0].reads == ("c",)

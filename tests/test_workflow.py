@@ -44,6 +44,31 @@ def test_training_learns_and_reports_honest_holdout_metrics(trained):
     assert 0.0 < report.holdout_brier < 0.2
 
 
+def test_the_score_never_falls_as_a_file_ages_across_the_thin_boundary(trained):
+    """file_age_months is 'increasing' and also decides thin vs established: vary it over
+    its range for real rows, recompute the segment by the catalog's rule, score."""
+    from openbureau.features import FeatureParams, training_set
+    from openbureau.model import load
+
+    root, _, _, _ = trained
+    model = load(root / "model")
+    assert model.get_params()["segment_order"] == "increasing"
+    with Store(root / "store", read_only=True) as store:
+        table = training_set(store.con, [AS_OF])
+    p = FeatureParams()
+    names = [m.name for m in model.features_]
+    df = table.select(names).to_pandas().sample(120, random_state=0).reset_index(drop=True)
+    edge = float(p.thin_min_file_months)
+    grid = np.unique(np.concatenate([np.linspace(0, 60, 61), [np.nextafter(edge, 0), edge]]))
+    sweep = df.loc[df.index.repeat(grid.size)].reset_index(drop=True)
+    sweep["file_age_months"] = np.tile(grid, df.shape[0])
+    thin = (sweep["accounts_opened"] < p.thin_min_accounts) | (sweep["file_age_months"] < edge)
+    sweep["segment"] = np.where(thin, "thin", "established")
+    assert len(set(sweep["segment"])) == 2  # the sweep does cross the boundary
+    score = model.scaling_.score(model.decision_function(sweep)).reshape(df.shape[0], -1)
+    assert np.diff(score, axis=1).min() >= -1e-6
+
+
 def test_scores_carry_breakdown_reasons_version_and_input_hash(trained):
     _, _, report, scores = trained
     table = pq.read_table(scores)

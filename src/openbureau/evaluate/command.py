@@ -68,6 +68,14 @@ def evaluate(
         err.print(f"[red]error:[/red] {table}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     render(out, result)
+    for v in result.get("whole_model_monotone", {}).get("violations") or []:
+        err.print(
+            f"[red]warning:[/red] {v['feature']} ({v['direction']}): the score moves against "
+            f"the direction for {v['rows']} of {v['checked']} rows checked, by up to "
+            f"{v['points']:.1f} points",
+            highlight=False,
+            soft_wrap=True,
+        )
     if json_out is not None:
         write_json(json_out, result)
         err.print(f"wrote {json_out}")

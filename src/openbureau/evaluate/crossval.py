@@ -25,6 +25,8 @@ Factory = Callable[[Context], Any]  # -> an estimator with fit(X, y) and predict
 # Columns that depend on the fold (network features seeded by training labels): given the
 # training rows, a frame of extra columns for every row of the table.
 Augment = Callable[[np.ndarray], pd.DataFrame]
+# Called after each fit: (fold, model name, fitted estimator, test design, test row indices)
+Inspect = Callable[[int, str, Any, pd.DataFrame, np.ndarray], None]
 METRICS = ("auc", "ks", "brier")
 
 
@@ -116,6 +118,7 @@ def cross_validate(
     threads: int = 2,
     on_fold: Callable[[int, str, dict[str, Any]], None] | None = None,
     augment: Augment | None = None,
+    inspect: Inspect | None = None,
 ) -> CVResult:
     """Fit every factory's model on each fold's training rows; score its test rows.
 
@@ -162,6 +165,8 @@ def cross_validate(
                 res.factor_weights.append(
                     {str(s): {f: float(v) for f, v in r.items()} for s, r in fw.iterrows()}
                 )
+            if inspect is not None:
+                inspect(i, name, est, Xte, te)
             if on_fold is not None:
                 on_fold(i, name, row)
     return CVResult(assignment, k, seed, results, y)

@@ -12,6 +12,7 @@ is checked before a model is fitted, with messages that name the file and the ke
     factors:
       LIMIT_BAL: {factor: capacity, direction: increasing, reason: "Low credit limit"}
       EDUCATION: {factor: identity, direction: none, reason: "Education on file"}
+      HOUSING:   {factor: identity, direction: none, reason: "Housing situation"}
       STATUS:    {factor: history, direction: increasing, reason: "Account status",
                   categories: [overdrawn, none, positive]}   # text, ordered worst to best
     derived:
@@ -19,15 +20,33 @@ is checked before a model is fitted, with messages that name the file and the ke
                    reason: "Late payments"}
     ignore: {ID: identifier, SEX: protected attribute}     # or a plain list
     segment:                            # first matching rule wins; the last has no 'when'
-      - {name: delinquent, when: '"TOTAL_LATE" > 0'}
-      - {name: clean}
+      - {name: renter, when: '"HOUSING" = 0'}
+      - {name: other}
     model: {learning_rate: 0.05}        # optional FactorAdditiveClassifier parameters
+
+Checked here, from the columns each SQL expression reads (DuckDB's own parser):
+
+* no derived feature or segment rule reads a prohibited column (the contract's
+  ``prohibited_category``) or one the map ignores as protected: a protected trait may not
+  reach a model through an expression either;
+* no segment rule reads an input with a direction (a directional feature, or a table column
+  a directional derived feature is computed from). Rows crossing a segment boundary get
+  another segment's shapes, so a rule on utilisation could raise the score when
+  utilisation rises; monotonicity is promised over the whole model, not per segment.
+  Unless the map sets ``segment_order: increasing``: segments are then listed from the
+  riskiest to the safest, the model keeps every segment at or above the one before it on
+  equal inputs (the segment is a monotone input of every tree), and the table check
+  (``table.segment_order_violations``) makes sure that moving a directional input the
+  favourable way never sends a row to an earlier segment. Raw columns that directional
+  derived features are computed from stay refused either way.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +54,18 @@ from typing import Any
 from openbureau.contract import prohibited_category
 from openbureau.model.meta import DIRECTIONS, FACTORS, FeatureMeta
 
-TOP_KEYS = ("label", "positive", "id", "factors", "derived", "ignore", "segment", "model")
+TOP_KEYS = (
+    "label",
+    "positive",
+    "id",
+    "factors",
+    "derived",
+    "ignore",
+    "segment",
+    "segment_order",
+    "model",
+)
+SEGMENT_ORDERS = ("none", "increasing")
 FEATURE_KEYS = ("factor", "direction", "reason", "actionable", "description", "categories")
 DERIVED_KEYS = (*FEATURE_KEYS, "sql")
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,39}$")
@@ -53,6 +83,7 @@ class MappedFeature:
     meta: FeatureMeta
     categories: tuple[str, ...] | None = None  # text values, lowest to highest
     sql: str | None = None  # a derived feature's DuckDB expression
+    reads: tuple[str, ...] = ()  # columns the expression reads (derived features)
 
     @property
     def name(self) -> str:
@@ -63,6 +94,7 @@ class MappedFeature:
 class SegmentRule:
     name: str
     when: str | None  # DuckDB boolean expression; None = every remaining row
+    reads: tuple[str, ...] = ()  # columns the rule reads
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,7 @@ class FactorMap:
     id: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     source: str = "<factor map>"
+    segment_order: str = "none"  # 'increasing': segments listed from riskiest to safest
 
     @property
     def metas(self) -> list[FeatureMeta]:
@@ -104,6 +137,139 @@ def _str(source: str, where: str, value: object, *, empty: bool = False) -> str:
     if not empty and not value.strip():
         raise _fail(source, where, "must not be empty")
     return value
+
+
+def _nodes(node: object) -> Iterator[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        nd = stack.pop()
+        if isinstance(nd, dict):  # depth first, in reading order
+            yield nd
+            stack.extend(reversed(list(nd.values())))
+        elif isinstance(nd, list):
+            stack.extend(reversed(nd))
+
+
+def sql_reads(sql: str) -> tuple[tuple[str, ...], list[float]]:
+    """Columns a DuckDB expression reads, and the numbers it compares with.
+
+    Parsed by DuckDB itself (``json_serialize_sql``), so quoted and bare identifiers, any
+    case and ``t.col`` all count. Raises ValueError for text that is not one expression or
+    that reads columns by a star or a pattern (``*``, ``COLUMNS(...)``): what such an
+    expression reads cannot be checked.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        raw = con.execute("SELECT json_serialize_sql(?)", ["SELECT (" + sql + "\n)"]).fetchone()
+    finally:
+        con.close()
+    tree = json.loads(raw[0]) if raw else {"error": True}
+    if tree.get("error"):
+        why = str(tree.get("error_message", "cannot be parsed")).splitlines()[0]
+        raise ValueError(f"is not a DuckDB expression: {why}")
+    statements = tree.get("statements", [])
+    if len(statements) != 1 or len(statements[0]["node"].get("select_list", [])) != 1:
+        raise ValueError("must be exactly one expression")
+    cols: list[str] = []
+    numbers: list[float] = []
+    for nd in _nodes(statements[0]):
+        cls = nd.get("class")
+        if cls == "STAR":
+            raise ValueError("reads columns by a star or a pattern; name every column it reads")
+        if cls == "COLUMN_REF" and nd.get("column_names"):
+            name = str(nd["column_names"][-1])
+            if name not in cols:
+                cols.append(name)
+        if cls == "CONSTANT":
+            lit = nd.get("value", nd.get("literal")) or {}
+            with contextlib.suppress(TypeError, ValueError):  # text: not a number
+                numbers.append(float(lit.get("text", lit.get("value"))))
+    return tuple(cols), numbers
+
+
+def _reads(source: str, where: str, sql: str) -> tuple[str, ...]:
+    try:
+        return sql_reads(sql)[0]
+    except ValueError as exc:
+        raise _fail(source, where, f"{sql!r} {exc}") from None
+
+
+def _protected_reason(why: str) -> bool:
+    """An ignore reason that declares the column protected (or a proxy of a protected trait)."""
+    words = set(re.findall(r"[a-z]+", why.lower()))
+    return bool(words & {"protected", "proxy"})
+
+
+def _check_reads(
+    source: str,
+    features: list[MappedFeature],
+    ignore: dict[str, str],
+    segments: tuple[SegmentRule, ...],
+    ordered: bool = False,
+) -> None:
+    """Refuse expressions that read prohibited columns, and segment rules on directional inputs."""
+    fold = {f.name.lower(): f for f in features}
+    ignored = {c.lower(): (c, why) for c, why in ignore.items()}
+    readers: list[tuple[str, tuple[str, ...]]] = [
+        (f"derived.{f.name}.sql", f.reads) for f in features if f.sql is not None
+    ]
+    readers += [
+        (f"segment[{i}] ({r.name}).when", r.reads) for i, r in enumerate(segments) if r.when
+    ]
+    for where, reads in readers:
+        for col in reads:
+            hit = prohibited_category(col)
+            if hit is not None:
+                raise _fail(
+                    source,
+                    where,
+                    f"reads column {col!r}, which carries a prohibited attribute "
+                    f"({hit.category}, matched {hit.marker!r}); a prohibited attribute may "
+                    "feed no factor and no segment, not even through an expression",
+                )
+            name, why = ignored.get(col.lower(), (col, ""))
+            if _protected_reason(why):
+                raise _fail(
+                    source,
+                    where,
+                    f"reads column {name!r}, which this map ignores as {why!r}; a protected "
+                    "attribute may feed no factor and no segment, not even through an "
+                    "expression",
+                )
+    # raw columns (not model features) that directional derived features are computed from
+    feeds: dict[str, str] = {}
+    for f in features:
+        if f.sql is not None and f.meta.direction != "none":
+            for col in f.reads:
+                if col.lower() not in fold:
+                    feeds.setdefault(col.lower(), f.name)
+    for i, rule in enumerate(segments):
+        where = f"segment[{i}] ({rule.name}).when"
+        for col in rule.reads:
+            f = fold.get(col.lower())
+            if f is not None and f.meta.direction != "none" and not ordered:
+                section = "derived" if f.sql is not None else "factors"
+                raise _fail(
+                    source,
+                    where,
+                    f"reads {col!r}, which has direction {f.meta.direction!r} "
+                    f"({section}.{f.name}); rows crossing the segment boundary would take "
+                    "another segment's shapes, which can move the score against that "
+                    "direction. Segment on inputs without a direction, or list the "
+                    "segments from riskiest to safest and set `segment_order: increasing`",
+                )
+            if f is None and col.lower() in feeds:
+                d = fold[feeds[col.lower()].lower()]
+                raise _fail(
+                    source,
+                    where,
+                    f"reads column {col!r}, from which derived.{d.name} (direction "
+                    f"{d.meta.direction!r}) is computed; rows crossing the segment boundary "
+                    "would take another segment's shapes, which can move the score against "
+                    "that direction. Segment on inputs without a direction",
+                )
 
 
 def _feature(source: str, name: str, spec: object, *, derived: bool) -> MappedFeature:
@@ -143,8 +309,9 @@ def _feature(source: str, name: str, spec: object, *, derived: bool) -> MappedFe
             raise _fail(source, f"{where}.categories", f"lists {dup} more than once")
         categories = cats
     sql = _str(source, f"{where}.sql", spec["sql"]) if derived else None
+    reads = _reads(source, f"{where}.sql", sql) if sql is not None else ()
     meta = FeatureMeta(name, factor, reason, direction, actionable, description)
-    return MappedFeature(meta, categories, sql)
+    return MappedFeature(meta, categories, sql, reads)
 
 
 def _ignore(source: str, raw: object) -> dict[str, str]:
@@ -182,7 +349,11 @@ def _segments(source: str, raw: object) -> tuple[SegmentRule, ...]:
         last = i == len(raw) - 1
         if when is None and not last:
             raise _fail(source, f"{where}.when", "only the last rule may omit 'when'")
-        rules.append(SegmentRule(name, None if when is None else _str(source, where, when)))
+        if when is None:
+            rules.append(SegmentRule(name, None))
+            continue
+        when = _str(source, f"{where}.when", when)
+        rules.append(SegmentRule(name, when, _reads(source, f"{where}.when", when)))
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise _fail(source, "segment", f"segment names must be distinct, got {names}")
@@ -222,20 +393,32 @@ def parse_factor_map(data: object, source: str = "<factor map>") -> FactorMap:
                 f"carries a prohibited attribute ({hit.category}, matched {hit.marker!r}); "
                 "it may be ignored but never feed a factor",
             )
+    segments = _segments(source, data.get("segment"))
+    order = _str(source, "segment_order", data.get("segment_order", "none"))
+    if order not in SEGMENT_ORDERS:
+        raise _fail(source, "segment_order", f"{order!r} is not one of {list(SEGMENT_ORDERS)}")
+    if order != "none" and not segments:
+        raise _fail(source, "segment_order", "orders segments, but the map has none")
+    _check_reads(source, features, ignore, segments, ordered=order == "increasing")
     model = data.get("model") or {}
     if not isinstance(model, Mapping):
         raise _fail(source, "model", f"must be a mapping of model parameters, got {model!r}")
+    if "segment_order" in model:
+        raise _fail(source, "model.segment_order", "set it with the top-level segment_order")
+    if order != "none":
+        model = {**model, "segment_order": order}
     label = data.get("label")
     id_col = data.get("id")
     return FactorMap(
         features=tuple(features),
         ignore=ignore,
-        segments=_segments(source, data.get("segment")),
+        segments=segments,
         label=None if label is None else _str(source, "label", label),
         positive=data.get("positive"),
         id=None if id_col is None else _str(source, "id", id_col),
         model=dict(model),
         source=source,
+        segment_order=order,
     )
 
 

@@ -29,6 +29,7 @@ from openbureau.model.meta import FeatureMeta
 MODEL = "openbureau"
 REFERENCE = "reference"
 WITHOUT_NETWORK = "openbureau_without_network"
+MONOTONE_ROWS = 200  # test rows of the first fold varied along every directional input
 
 
 def load_inputs(
@@ -194,9 +195,27 @@ def evaluate_table(
         **factories,
         **dict(extra or {}),
     }
+    monotone: dict[str, Any] = {}
+
+    def inspect(fold: int, name: str, est: Any, Xte: Any, te: np.ndarray) -> None:
+        """On the first fold's model: monotonicity over the whole model, boundaries included."""
+        if fold != 0 or name != MODEL:
+            return
+        from openbureau.evaluate.monotone import whole_model_violations
+
+        ctx = None if prep.context is None else prep.context.iloc[te].reset_index(drop=True)
+        rows = min(MONOTONE_ROWS, int(te.shape[0]))
+        bad = whole_model_violations(est, fmap, Xte, ctx, rows=rows, seed=seed)
+        monotone.update(
+            fold=0,
+            rows=rows,
+            checked=[f.name for f in fmap.features if f.meta.direction != "none"],
+            violations=[v.to_dict() for v in bad],
+        )
+
     cv = cross_validate(
         prep, metas, factories, k=folds, seed=seed, threads=threads, on_fold=on_fold,
-        augment=augment,
+        augment=augment, inspect=inspect,
     )  # fmt: skip
     fold0 = Context(metas, prep.segment_names, int((cv.assignment != 0).sum()), seed)
     params = factor_model(fold0, overrides).get_params(deep=False)
@@ -205,6 +224,7 @@ def evaluate_table(
     if params.get("network_exposures") is not None:
         params["network_exposures"] = list(params["network_exposures"])
     out = report(fmap, prep, cv, time.perf_counter() - started, params)
+    out["whole_model_monotone"] = monotone
     if network is not None:
         alone = cv.models[WITHOUT_NETWORK].summary()
         out["auc_without_network"] = alone["auc"]

@@ -39,6 +39,8 @@ class Prepared:
     label_values: dict[str, Any]  # {"default": value, "good": value}
     text: dict[str, tuple[str, ...] | None]  # text features: listed order or None (by rate)
     source: str
+    # the table columns (raw or derived) the segment rules read, to recompute segments
+    context: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -223,23 +225,90 @@ def _derived(df: pd.DataFrame, path: Path, fmap: FactorMap) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def _segment(df: pd.DataFrame, path: Path, fmap: FactorMap) -> np.ndarray | None:
-    if not fmap.segments:
-        return None
+def segment_codes(df: pd.DataFrame, fmap: FactorMap) -> np.ndarray:
+    """Index of the first segment rule each row matches (-1: none); DuckDB errors pass on."""
     cases = []
     for i, r in enumerate(fmap.segments):
         cases.append(f"WHEN ({r.when}) THEN {i}" if r.when else f"WHEN TRUE THEN {i}")
     sql = "SELECT CASE " + " ".join(cases) + " ELSE -1 END FROM t"
     con = _duck(df)
     try:
-        codes = np.asarray(next(iter(con.execute(sql).fetchnumpy().values())), dtype=np.int64)
+        return np.asarray(next(iter(con.execute(sql).fetchnumpy().values())), dtype=np.int64)
+    finally:
+        con.close()
+
+
+def segment_context(df: pd.DataFrame, fmap: FactorMap) -> pd.DataFrame | None:
+    """The columns of ``df`` the segment rules read (DuckDB names are case-insensitive)."""
+    if not fmap.segments:
+        return None
+    reads = {c.lower() for r in fmap.segments for c in r.reads}
+    cols = [c for c in df.columns if str(c).lower() in reads]
+    return df[cols].reset_index(drop=True)
+
+
+def segment_order_violations(
+    df: pd.DataFrame, fmap: FactorMap, rows: int = 1000, grid: int = 40, seed: int = 0
+) -> list[str]:
+    """Under ``segment_order: increasing``: directional inputs that move rows backwards.
+
+    For sampled rows, every directional feature a rule reads is set to values over its
+    range (quantiles, and both sides of every number in the rules); moving it the
+    favourable way (up if 'increasing', down if 'decreasing') must never send a row to an
+    earlier (riskier) segment. With that and the model's order, the score is monotone across
+    the boundaries.
+    """
+    from openbureau.evaluate.factormap import sql_reads
+
+    numbers = np.array(
+        [v for r in fmap.segments if r.when for v in sql_reads(r.when)[1]], dtype=np.float64
+    )
+    read = {c.lower() for r in fmap.segments for c in r.reads}
+    cols = {str(c).lower(): c for c in df.columns}
+    pick = np.random.default_rng(seed).permutation(df.shape[0])[: min(rows, df.shape[0])]
+    sample = df.iloc[pick].reset_index(drop=True)
+    bad = []
+    for f in fmap.features:
+        col = cols.get(f.name.lower())
+        if f.meta.sign == 0 or f.name.lower() not in read or col is None:
+            continue
+        values: np.ndarray
+        if f.categories is not None:
+            values = np.asarray(f.categories, dtype=object)
+        else:
+            x = pd.to_numeric(df[col], errors="coerce").to_numpy(np.float64)
+            x = x[np.isfinite(x)]
+            parts = [np.quantile(x, np.linspace(0, 1, grid))] if x.size else []
+            parts += [numbers, np.nextafter(numbers, np.inf), np.nextafter(numbers, -np.inf)]
+            values = np.unique(np.concatenate(parts))
+        g = len(values)
+        if g < 2:
+            continue
+        rep = sample.loc[sample.index.repeat(g)].reset_index(drop=True)
+        rep[col] = np.tile(values, sample.shape[0])
+        codes = segment_codes(rep, fmap).reshape(sample.shape[0], g)
+        steps = np.diff(codes, axis=1) * f.meta.sign  # < 0: an earlier, riskier segment
+        if (steps < 0).any():
+            i, k = np.argwhere(steps < 0)[0]
+            a, b = codes[i, k], codes[i, k + 1]
+            bad.append(
+                f"raising {f.name} (direction {f.meta.direction}) from {values[k]!r} to "
+                f"{values[k + 1]!r} moves a row from segment {fmap.segments[a].name!r} to "
+                f"{fmap.segments[b].name!r}"
+            )
+    return bad
+
+
+def _segment(df: pd.DataFrame, path: Path, fmap: FactorMap) -> np.ndarray | None:
+    if not fmap.segments:
+        return None
+    try:
+        codes = segment_codes(df, fmap)
     except Exception as exc:
         msg = str(exc).splitlines()[0]
         raise TableError(
             f"{fmap.source}: segment: cannot evaluate the rules on {path}: {msg}"
         ) from None
-    finally:
-        con.close()
     none = np.flatnonzero(codes < 0)
     if none.size:
         raise TableError(
@@ -321,6 +390,13 @@ def prepare(
         if is_text:
             text[f.name] = f.categories
     segment = _segment(full, p, fmap)
+    if fmap.segment_order == "increasing":
+        wrong = segment_order_violations(full, fmap)
+        if wrong:
+            raise TableError(
+                f"{fmap.source}: segment: with segment_order increasing the segments must "
+                f"run from riskiest to safest, but on {p} {wrong[0]}; reorder the rules"
+            )
     return Prepared(
         data=pd.DataFrame(data, index=df.index).reset_index(drop=True),
         y=y,
@@ -331,6 +407,7 @@ def prepare(
         label_values=label_values,
         text=text,
         source=str(p),
+        context=segment_context(full, fmap),
     )
 
 

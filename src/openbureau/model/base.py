@@ -212,6 +212,7 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         self.network_bound_: dict[str, Any] = {}
         if any(m.factor == "network" for m in self.features_):
             held = self._bound_network(frame, held, held_rows, calibrate)
+        held = self._settle_segments(frame, held, held_rows)
         self.scorer_ = self._build_scorer()
         cal = self.calibration_.apply(held)
         pd_held = 1.0 / (1.0 + np.exp(-cal))
@@ -259,6 +260,10 @@ class AdditiveModel(ClassifierMixin, BaseEstimator):
         shapes, gate, report = bound()
         self.shapes_, self.network_gate_, self.network_bound_ = shapes, gate, report
         return held + self._table_raw(shapes, gate, sub) - before
+
+    def _settle_segments(self, frame: Frame, held: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
+        """A last adjustment of the tables after the network bounds (none here)."""
+        return held
 
     def _table_raw(
         self, shapes: Sequence[Shape], gate: NetworkGate | None, frame: Frame

@@ -36,7 +36,11 @@ from openbureau.model.base import (
 )
 from openbureau.model.compile import compile_dump
 from openbureau.model.frame import Frame
-from openbureau.model.monotone import monotone_violations
+from openbureau.model.monotone import (
+    monotone_violations,
+    segment_order_shift,
+    segment_order_violations,
+)
 from openbureau.model.scaling import Scaling
 from openbureau.model.tables import Shape
 
@@ -67,6 +71,11 @@ UNCONSTRAINED_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
 }
 TEACHER_PARAMS = UNCONSTRAINED_PARAMS
+# 'increasing': each segment of ``segments`` never scores below the one before it for the
+# same feature values (the segment is a monotone input), so a rule that moves rows to a
+# later segment as a directional input rises (thin -> established as the file ages) keeps
+# the score monotone across the boundary. 'none': segments are free.
+SEGMENT_ORDERS = ("none", "increasing")
 TEACHER_FOLDS = 3
 REFIT_ROUNDS = 1.1  # refitted on all rows: a little more data supports a few more rounds
 
@@ -203,6 +212,7 @@ class FactorAdditiveClassifier(AdditiveModel):
         network_min_contacts: int = 3,
         network_contacts_feature: str = "network_contacts",
         network_exposures: Sequence[str] | None = None,
+        segment_order: str = "none",
     ) -> None:
         self.features = features
         self.segments = segments
@@ -231,6 +241,7 @@ class FactorAdditiveClassifier(AdditiveModel):
         self.network_min_contacts = network_min_contacts
         self.network_contacts_feature = network_contacts_feature
         self.network_exposures = network_exposures
+        self.segment_order = segment_order
 
     def _check_params(self) -> None:
         check_common(self)
@@ -243,6 +254,10 @@ class FactorAdditiveClassifier(AdditiveModel):
         if self.subsample > 1:
             raise ValueError(f"subsample must be in (0, 1], got {self.subsample}")
         check_int("max_bin", self.max_bin, 2)
+        if self.segment_order not in SEGMENT_ORDERS:
+            raise ValueError(
+                f"segment_order must be one of {SEGMENT_ORDERS}, got {self.segment_order!r}"
+            )
         check_int("num_threads", self.num_threads, 1)
         check_int("n_bags", self.n_bags, 1)
         check_int("early_stopping_rounds", self.early_stopping_rounds, 1, allow_zero=True)
@@ -271,7 +286,8 @@ class FactorAdditiveClassifier(AdditiveModel):
     def lgb_params(self, n_features: int, n_segments: int) -> dict[str, Any]:
         """The LightGBM parameters, constraints included (published in the artifact)."""
         seg = [n_features] if n_segments > 1 else []
-        mono = [m.sign for m in self.features_] + ([0] if seg else [])
+        seg_sign = 1 if self.segment_order == "increasing" else 0
+        mono = [m.sign for m in self.features_] + ([seg_sign] if seg else [])
         params: dict[str, Any] = {
             # soft (distilled) targets need the cross-entropy objective; same loss on 0/1
             "objective": "cross_entropy" if self.distill else "binary",
@@ -367,6 +383,30 @@ class FactorAdditiveClassifier(AdditiveModel):
         ]
         return _Core(boosters, rounds, holdout)
 
+    def fit(self, X: object, y: object) -> FactorAdditiveClassifier:
+        super().fit(X, y)
+        if self.segment_order == "increasing":  # again, with the network bounds and gate
+            bad = segment_order_violations(
+                self.shapes_, self.intercept_, self.segments_, self.network_gate_
+            )
+            if bad:
+                raise RuntimeError("fitted model breaks the segment order: " + "; ".join(bad))
+        return self
+
+    def _settle_segments(self, frame: Frame, held: np.ndarray, held_rows: np.ndarray) -> np.ndarray:
+        """Keep the segment order after the network bounds, which shrink per segment."""
+        self.segment_order_shift_ = np.zeros(len(self.segments_))
+        if self.segment_order != "increasing":
+            return held
+        shift = segment_order_shift(
+            self.shapes_, self.intercept_, self.segments_, self.network_gate_
+        )
+        if not shift.any():
+            return held
+        self.intercept_ = self.intercept_ - shift
+        self.segment_order_shift_ = shift
+        return held - shift[frame.segment[held_rows]]
+
     def _raw(self, core: _Core, frame: Frame) -> np.ndarray:
         m = self._matrix(frame, len(self.segments_))
         raws = [
@@ -391,6 +431,8 @@ class FactorAdditiveClassifier(AdditiveModel):
             frame.values,
         )
         bad = monotone_violations(shapes, self.features_)
+        if self.segment_order == "increasing":
+            bad += segment_order_violations(shapes, intercept, self.segments_)
         if bad:  # LightGBM has had monotonicity bugs: refuse a model that breaks the promise
             raise RuntimeError("fitted model breaks monotone constraints: " + "; ".join(bad[:3]))
         return shapes, intercept

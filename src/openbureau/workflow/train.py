@@ -144,6 +144,10 @@ def train_from_store(
 
         kept = {m.name for m in decision.kept}
         params_used.setdefault("network_exposures", [n for n in SEED_DEPENDENT if n in kept])
+    # A file turns from thin to established as it ages (file_age_months, direction
+    # 'increasing'): an established file never scores below a thin one with the same
+    # features, so the score cannot fall when a file crosses the boundary.
+    params_used.setdefault("segment_order", "increasing")
     model = FactorAdditiveClassifier(list(decision.kept), random_state=seed, **params_used)
     model.fit(train, y[~mask])
     excess = network_excess(pack, model.factor_ranges().to_dict(orient="index"))
