@@ -119,6 +119,10 @@ def test_the_analyst_report_renders_its_charts(browser, site, tmp_path):
     assert "no scored population" not in text  # PSI against the published scores
     assert all(f in text for f in ("history", "behavior", "capacity", "identity"))
     page.set_viewport_size({"width": 1280, "height": 2400})
+    # the taller viewport shows more of the report: wait until its charts are decoded and
+    # the page has painted twice, or a loaded machine screenshots a half-painted frame
+    images.evaluate_all("ims => Promise.all(ims.map(i => i.decode()))")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     screenshot(page, tmp_path, "analyst-report", full_page=False)
 
 
