@@ -173,6 +173,51 @@ def differences(embedded: Path, spark: Path) -> dict[str, Any]:
     return found
 
 
+def stage_profile(log_dir: Path, top: int = 12) -> list[dict[str, Any]]:
+    """The costliest stages of a Spark event log (``spark.eventLog.dir``), by executor run
+    time summed over tasks: where a job's CPU goes, with the call site that started it."""
+    stages: list[dict[str, Any]] = []
+    for path in sorted(p for p in log_dir.rglob("*") if p.is_file()):
+        for line in path.read_text().splitlines():
+            if not line.startswith("{"):  # e.g. the empty 'appstatus' marker file
+                continue
+            event = json.loads(line)
+            if event.get("Event") != "SparkListenerStageCompleted":
+                continue
+            info = event["Stage Info"]
+            acc = {a.get("Name"): a.get("Value") for a in info.get("Accumulables", [])}
+            ops: list[str] = []  # the operators the stage runs, from its RDDs' scopes
+            for rdd in sorted(info.get("RDD Info", []), key=lambda r: r["RDD ID"]):
+                op = json.loads(rdd["Scope"])["name"] if rdd.get("Scope") else rdd["Name"]
+                if op not in ops:
+                    ops.append(op)
+            stages.append(
+                {
+                    "stage": info["Stage ID"],
+                    "name": info["Stage Name"],
+                    "operators": ops,
+                    "tasks": info["Number of Tasks"],
+                    "wall_seconds": (info["Completion Time"] - info["Submission Time"]) / 1000,
+                    "run_seconds": float(acc.get("internal.metrics.executorRunTime", 0)) / 1000,
+                    "cpu_seconds": float(acc.get("internal.metrics.executorCpuTime", 0)) / 1e9,
+                    "shuffle_read_mb": float(
+                        acc.get("internal.metrics.shuffle.read.localBytesRead", 0)
+                    )
+                    / 2**20,
+                    "shuffle_write_mb": float(
+                        acc.get("internal.metrics.shuffle.write.bytesWritten", 0)
+                    )
+                    / 2**20,
+                    "spill_mb": float(acc.get("internal.metrics.diskBytesSpilled", 0)) / 2**20,
+                }
+            )
+    total = sum(s["run_seconds"] for s in stages) or 1.0
+    for s in stages:
+        s["share"] = s["run_seconds"] / total
+    summary = {"stage": "all", "count": len(stages), "run_seconds": total}
+    return [*sorted(stages, key=lambda s: -s["run_seconds"])[:top], summary]
+
+
 def one(args: argparse.Namespace) -> None:
     """Run one engine in this process and print its result as JSON (the child's job)."""
     out = Path(args.out)
@@ -180,8 +225,18 @@ def one(args: argparse.Namespace) -> None:
         result = run_duckdb(Path(args.data), args.as_of, out)
     else:
         extra = dict(c.split("=", 1) for c in args.conf)
+        if args.stages:
+            events = Path(args.out).with_suffix(".events")
+            events.mkdir(parents=True, exist_ok=True)
+            extra |= {
+                "spark.eventLog.enabled": "true",
+                "spark.eventLog.dir": events.as_uri(),
+                "spark.eventLog.compress": "false",  # read back as JSON lines below
+            }
         data, memory = Path(args.data), args.driver_memory
         result = run_spark(data, args.as_of, out, args.engine, args.partitions, memory, extra)
+    if args.engine != "duckdb" and args.stages:
+        result["stages"] = stage_profile(Path(args.out).with_suffix(".events"))
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")
 
 
@@ -198,6 +253,25 @@ def print_table(console: Console, results: list[dict[str, Any]], data: Path) -> 
             f"{r['startup_seconds']:.1f}",
             f"{r.get('network_walk_seconds', float('nan')):.1f}",
             str(r.get("identical_to_duckdb", "")),
+        )
+    console.print(table)
+
+
+def print_stages(console: Console, engine: str, stages: list[dict[str, Any]]) -> None:
+    *top, total = stages
+    table = Table(title=f"{engine}: costliest of {total['count']} stages")
+    for col in ("stage", "operators", "tasks", "wall s", "task s", "CPU s", "share", "shuffle MB"):
+        table.add_column(col, justify="left" if col == "operators" else "right")
+    for s in top:
+        table.add_row(
+            str(s["stage"]),
+            ", ".join(s["operators"])[:70],
+            str(s["tasks"]),
+            f"{s['wall_seconds']:.1f}",
+            f"{s['run_seconds']:.1f}",
+            f"{s['cpu_seconds']:.1f}",
+            f"{s['share']:.0%}",
+            f"{s['shuffle_read_mb']:.0f} in / {s['shuffle_write_mb']:.0f} out",
         )
     console.print(table)
 
@@ -242,6 +316,9 @@ def main() -> None:
     parser.add_argument(
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting"
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="Spark event log: report the costliest stages"
+    )
     parser.add_argument("--keep-outputs", type=Path, help="keep each engine's scores here")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child process: one engine
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -267,7 +344,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--engine", engine, "--out", str(out)]
             command += ["--data", str(data), "--as-of", args.as_of]
             command += ["--partitions", str(args.partitions), "--driver-memory", args.driver_memory]
-            command += [f"--conf={c}" for c in args.conf]
+            command += [f"--conf={c}" for c in args.conf] + (["--stages"] if args.stages else [])
             console.print(f"running {engine} on {data} ...")
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             log = Path(tmp).parent / f"bench-spark-{engine}.log"
@@ -284,6 +361,8 @@ def main() -> None:
                 if diff:
                     console.print(f"[yellow]{engine} differs from duckdb:[/yellow] {diff}")
             results.append(result)
+            if result.get("stages"):
+                print_stages(console, engine, result["stages"])
             save(args, data, load_before, results)  # a killed run keeps what it measured
     print_table(console, results, data)
     console.print(f"wrote {args.json}")

@@ -313,3 +313,26 @@ def test_stability_fails_a_shifted_score_and_reports_sub_score_level_moves():
     assert rec["status"] == "pass" and "network moves +10.1 points" in rec["why"]
     assert rec["values"]["mean_shift_points"]["network"] == pytest.approx(10.1)
     assert checks.stability(shifted, None, GateRules())["status"] == "not_applicable"
+
+
+def test_monotonicity_checks_the_promised_segment_order(bureau):
+    """``train`` promises an established file never scores below a thin one on equal
+    inputs; a model whose tables break that is refused by the monotonicity check."""
+    from openbureau.features import build_features
+    from openbureau.model import load
+
+    root, models = bureau
+    model = load(models["champion"])
+    assert model.segment_order == "increasing"
+    with Store(root / "store", read_only=True) as store:
+        features = build_features(store, AS_OF)
+    ok = checks.monotonicity(model, features)
+    assert ok["status"] == "pass", ok
+    assert ok["values"]["segment_order_checked"] is True
+    assert "segment order thin < established" in ok["why"]
+    later = model.segments_.index("established")
+    model.intercept_ = model.intercept_.copy()
+    model.intercept_[later] += 0.5  # the later segment's log-odds of default rise
+    bad = checks.monotonicity(model, features)
+    assert bad["status"] == "fail"
+    assert "'established' can score below 'thin'" in bad["why"]

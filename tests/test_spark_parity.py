@@ -174,3 +174,24 @@ def test_network_walk_is_checkpointed_and_released(spark: object) -> None:
         assert "Join" not in plan and "Aggregate" not in plan, plan[:500]
     assert len(plans[1]) < 2 * len(plans[0])
     assert {t.name for t in spark.catalog.listTables()} == views  # type: ignore[attr-defined]
+
+
+def test_as_of_table_is_one_partition_built_in_the_jvm(spark: object) -> None:
+    """The one-row date table is read by most of the catalog's queries and cross-joined
+    with whole tables. Made from a Python list it was a Python RDD of
+    ``spark.default.parallelism`` slices, and its cross join with a scan a
+    ``CartesianProduct`` of slices x files: 12,800 tasks, each starting a Python worker,
+    at a million people."""
+    from pyspark.sql import functions as F
+
+    from openbureau.spark.features import dates_frame
+
+    dates = dates_frame(spark, AS_OF)  # type: ignore[arg-type]
+    assert dates.collect()[0]["as_of"] == AS_OF
+    assert dates.rdd.getNumPartitions() == 1
+    people = spark.table("people").select("person_id")  # type: ignore[attr-defined]
+    crossed = people.crossJoin(dates).where(F.col("as_of") == F.lit(AS_OF))
+    plan = crossed._jdf.queryExecution().executedPlan().toString()  # type: ignore[attr-defined]
+    assert "ExistingRDD" not in plan and "PythonRDD" not in plan, plan
+    assert "CartesianProduct" not in plan, plan
+    assert crossed.count() == people.count() > 250

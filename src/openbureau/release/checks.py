@@ -175,9 +175,11 @@ def _sweep_violations(
 
 def monotonicity(model: AdditiveModel, features: pa.Table) -> dict[str, Any]:
     """The compiled tables and (for boosted models) the trees themselves keep every
-    feature's declared direction."""
+    feature's declared direction; a model that promises ``segment_order='increasing'``
+    (a file moving to a later segment, e.g. thin -> established, never loses points on
+    equal inputs) keeps that promise in its published tables."""
     from openbureau.model import FactorAdditiveClassifier
-    from openbureau.model.monotone import monotone_violations
+    from openbureau.model.monotone import monotone_violations, segment_order_violations
 
     bad = monotone_violations(model.shapes_, model.features_)
     directed = sum(1 for m in model.features_ if m.sign != 0)
@@ -185,9 +187,14 @@ def monotonicity(model: AdditiveModel, features: pa.Table) -> dict[str, Any]:
     if isinstance(model, FactorAdditiveClassifier) and hasattr(model, "booster_"):
         bad += _sweep_violations(model, features)
         checked = "compiled tables and a sweep of the trees on out-of-time rows"
-    values = {"directed_features": directed, "violations": bad}
+    ordered = getattr(model, "segment_order", "none") == "increasing"
+    if ordered:
+        gate = getattr(model, "network_gate_", None)
+        bad += segment_order_violations(model.shapes_, model.intercept_, model.segments_, gate)
+        checked += ", and the segment order " + " < ".join(model.segments_)
+    values = {"directed_features": directed, "segment_order_checked": ordered, "violations": bad}
     if bad:
-        why = f"{len(bad)} feature(s) move against their declared direction: {bad[0]}"
+        why = f"{len(bad)} violation(s) of a declared direction or the segment order: {bad[0]}"
         return record("monotonicity", "fail", why, values)
     why = f"all {directed} features with a declared direction keep it ({checked})"
     return record("monotonicity", "pass", why, values)
