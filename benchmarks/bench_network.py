@@ -49,12 +49,12 @@ from openbureau.network.sparse import (
     ORDERS,
     _product,
     contact_features,
+    contact_matrix,
     contact_pairs,
     default_folds,
     locality_order,
     pair_degree,
     permute,
-    transition_matrix,
     walk_features,
 )
 
@@ -246,7 +246,7 @@ def run(
         with timed(results, "contact_features", rss):
             contact_features(pairs, pair_degree(pairs), AS_OF)
         with timed(results, "csr_matrix", rss):
-            matrix, degree = transition_matrix(pairs, config.min_contacts, np.dtype(dtype).type)
+            matrix, degree = contact_matrix(pairs, np.dtype(dtype).type)
             del pairs
         with timed(results, "locality_order", rss):
             perm = locality_order(matrix, order)

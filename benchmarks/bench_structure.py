@@ -116,7 +116,7 @@ def render(console: Console, results: dict[str, Any]) -> None:
             v = r["models"][m]
             gap = r["models"]["unconstrained"]["auc"] - v["auc"]
             own = m == "unconstrained"
-            cells.append(f"{v['auc']:.4f}" if own else f"{v['auc']:.4f} (-{gap:.4f})")
+            cells.append(f"{v['auc']:.4f}" if own else f"{v['auc']:.4f} ({-gap:+.4f})")
         t.add_row(m, *cells)
     console.print(t)
     console.print("(in brackets: the gap to unconstrained LightGBM on the same folds)")

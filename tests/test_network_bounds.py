@@ -70,7 +70,9 @@ def test_flipping_one_record_moves_any_seed_feature_by_at_most_one_over_k(
         moved = np.abs(matrix(out, SEED_DEPENDENT) - base)
         assert np.array_equal(np.isnan(moved), ~known)
         worst = float(np.nanmax(moved)) if known.any() else 0.0
-        assert worst <= 1.0 / k + 1e-12, f"flipping {u} moved a feature by {worst} > 1/{k}"
+        # two walks, each rounded to the grid: within twice the rounding bound of exact
+        bound = 1.0 / k + 2 * config.rounding_bound
+        assert worst <= bound, f"flipping {u} moved a feature by {worst} > 1/{k}"
 
 
 def test_the_bound_is_tight_for_a_share() -> None:

@@ -71,7 +71,9 @@ def test_the_two_engines_agree(store: Store, sparse: pa.Table) -> None:
     assert set(rel) <= set(sp) and len(rel) > 1000
     got = np.array([sp[key] for key in rel])
     want = np.array(list(rel.values()))
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    # the same bits: the walk's sums are of grid values and tenure sums whole days, so
+    # DuckDB's hash aggregates and scipy's kernel add the same numbers in any order
+    np.testing.assert_array_equal(got, want)
     # people without consented contacts: no relational row; sparse says 0 contacts, unknown
     rest = np.array([v for key, v in sp.items() if key not in rel])
     assert (rest[:, 0] == 0).all() and np.isnan(

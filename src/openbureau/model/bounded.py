@@ -27,6 +27,7 @@ import numpy as np
 from openbureau.model.frame import Frame
 from openbureau.model.meta import FeatureMeta
 from openbureau.model.tables import Shape
+from openbureau.network.config import ROUNDING_SLACK
 
 NETWORK = "network"
 
@@ -152,7 +153,7 @@ def bound_network(
     centres = {j: _weighted_centre(out[j], frame, j, eligible) for j in members}
 
     # one contact: sum over exposures of the points moved in any 1/k window <= cap / k
-    width = 1.0 / min_contacts
+    width = 1.0 / min_contacts + ROUNDING_SLACK  # the walk's grid can add ~1e-9 at most
     moved = sum((window_variation(out[j], width) for j in exposed), np.zeros(S)) * per_point
     # sub-scores are published in tenths: rounding can add 0.1 to a change, so keep 0.1 spare
     budget = max(cap / min_contacts - 0.1, 0.0)

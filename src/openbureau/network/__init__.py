@@ -13,7 +13,7 @@ from openbureau.network.config import (
     SEED_INDEPENDENT,
     NetworkConfig,
 )
-from openbureau.network.sparse import contact_pairs, network_features, transition_matrix
+from openbureau.network.sparse import contact_matrix, contact_pairs, network_features
 
 __all__ = [
     "FEATURES",
@@ -22,7 +22,7 @@ __all__ = [
     "SEED_DEPENDENT",
     "SEED_INDEPENDENT",
     "NetworkConfig",
+    "contact_matrix",
     "contact_pairs",
     "network_features",
-    "transition_matrix",
 ]

@@ -1,13 +1,15 @@
 """The network features as portable relational expressions (Ibis), for DuckDB or Spark.
 
 One walk step is a join of the contact pairs to the current vectors and a group-by that
-sums them per person: (P x)(v) = sum over contacts c of x(c) / max(n_v, k). Every vector
+sums them per person: (P x)(v) = (sum over contacts c of x(c)) / max(n_v, k), rounded to
+the walk's grid (``network.config.WALK_GRID_BITS``): the sum of grid values is exact, so
+the result does not depend on the order an engine sums in. Every vector
 is carried as 2 x folds columns (defaulters and borrowers, each with one fold's seeds
 zeroed), so a step is one join however many folds there are. The walk series also needs
 each person's running sum; each step carries it through a self row per person (a pair
 (v, v) that adds nothing to the walk), so step t reads step t-1 once and the plan grows
-linearly with ``steps``. ``sparse`` computes the same numbers on one machine; a test
-holds them equal to 1e-9.
+linearly with ``steps``. ``sparse`` computes the same numbers on one machine; tests hold
+the engines' features equal to the bit.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from openbureau.network.config import (
     DAYS_PER_MONTH,
     FEATURES,
     SERIOUS_DAYS_LATE,
+    WALK_GRID,
     NetworkConfig,
 )
 
@@ -123,9 +126,8 @@ def contact_pairs(edges: ir.Table) -> ir.Table:
     pairs = both.group_by(["as_of", "v", "c"]).aggregate(
         _since=both.since.min(), _interactions=both.interactions.sum().cast("float64"), **flags
     )
-    return pairs.mutate(
-        _months=pairs.as_of.delta(pairs._since, unit="day").cast("float64") / DAYS_PER_MONTH
-    )
+    # whole days: their sums are exact in any order (months are taken after the mean)
+    return pairs.mutate(_days=pairs.as_of.delta(pairs._since, unit="day").cast("float64"))
 
 
 def network_table(
@@ -151,15 +153,15 @@ def network_table(
     nodes = pairs.group_by(["as_of", "v"]).aggregate(
         network_contacts=pairs.c.count().cast("float64"),
         **{f"network_{k_}_contacts": pairs[f"_{k_}"].sum().cast("float64") for k_ in CONTACT_KINDS},
-        _months=pairs._months.sum(),
+        _days=pairs._days.sum(),
         _interactions=pairs._interactions.sum(),
     )
     folds = pop.select(_p="person_id", _as_of="as_of", _fold="fold")
     nodes = nodes.join(folds, [nodes.v == folds._p, nodes.as_of == folds._as_of])
     nodes = nodes.select(*(c for c in nodes.columns if c not in ("_p", "_as_of")))
     nodes = nodes.mutate(
-        _scale=1.0 / ibis.greatest(nodes.network_contacts, float(k)),
-        network_tenure_months=nodes._months / nodes.network_contacts,
+        _scale=_double(1.0) / ibis.greatest(nodes.network_contacts, _double(k)),
+        network_tenure_months=nodes._days / nodes.network_contacts / DAYS_PER_MONTH,
         network_interactions_per_contact=nodes._interactions / nodes.network_contacts,
     )
 
@@ -167,12 +169,12 @@ def network_table(
     xb = [f"_b{f}" for f in range(nf)]
     xs = [*xd, *xb]
     carried = ["_ed", "_eb", "_share", "_two"]
-    zero = ibis.literal(0.0, "float64")
+    zero, one = _double(0.0), _double(1.0)
     state = pop.select(
         "as_of",
         "person_id",
-        **{xd[f]: ibis.ifelse(pop.defaulted & (pop.fold != f), 1.0, 0.0) for f in range(nf)},
-        **{xb[f]: ibis.ifelse(pop.borrower & (pop.fold != f), 1.0, 0.0) for f in range(nf)},
+        **{xd[f]: ibis.ifelse(pop.defaulted & (pop.fold != f), one, zero) for f in range(nf)},
+        **{xb[f]: ibis.ifelse(pop.borrower & (pop.fold != f), one, zero) for f in range(nf)},
         **dict.fromkeys(carried, zero),
     )
     seeds = state
@@ -192,16 +194,18 @@ def network_table(
             state, [step_edges.as_of == state.as_of, step_edges.c == state.person_id]
         )
         agg = j.group_by([step_edges.as_of, step_edges.v, "_scale", "_fold"]).aggregate(
-            **{x: ibis.ifelse(j._self, 0.0, j[x]).sum() for x in xs},
-            **{x: ibis.ifelse(j._self, j[x], 0.0).sum() for x in carried},
+            **{x: ibis.ifelse(j._self, zero, j[x]).sum() for x in xs},
+            **{x: ibis.ifelse(j._self, j[x], zero).sum() for x in carried},
         )
-        agg = agg.mutate(**{x: agg[x] * agg._scale for x in xs})
+        # sums of grid values are exact in any order; scaled, back onto the grid
+        agg = agg.mutate(**{x: _grid(agg[x] * agg._scale) for x in xs})
         own_d = _pick(agg._fold, [agg[x] for x in xd])
         own_b = _pick(agg._fold, [agg[x] for x in xb])
         updates: dict[str, ir.Value] = {}
         if t <= config.steps:
-            updates["_ed"] = agg._ed + weights[t - 1] * own_d
-            updates["_eb"] = agg._eb + weights[t - 1] * own_b
+            w = _double(weights[t - 1])
+            updates["_ed"] = agg._ed + w * own_d
+            updates["_eb"] = agg._eb + w * own_b
         if t == 1:
             updates["_share"] = own_d
         if t == 2:
@@ -215,16 +219,17 @@ def network_table(
         **{f"_D{f}": seeds[xd[f]].sum() for f in range(nf)},
         **{f"_N{f}": seeds[xb[f]].sum() for f in range(nf)},
     )
+    least_borrowers = _double(config.min_borrowers)
     prior = prior.select(
         "as_of",
         **{
-            f"_p{f}": prior[f"_D{f}"] / ibis.greatest(prior[f"_N{f}"], float(config.min_borrowers))
+            f"_p{f}": prior[f"_D{f}"] / ibis.greatest(prior[f"_N{f}"], least_borrowers)
             for f in range(nf)
         },
     )
     out = nodes.join(state, [nodes.as_of == state.as_of, nodes.v == state.person_id])
     out = out.join(prior, out.as_of == prior.as_of)
-    m0 = float(config.prior_mass)
+    m0 = _double(config.prior_mass)
     p = _pick(out._fold, [out[f"_p{f}"] for f in range(nf)])
     ratio = (out._ed + m0 * p) / (out._eb + m0)
     values = {
@@ -245,5 +250,23 @@ def _pick(fold: ir.IntegerValue, columns: list[ir.FloatingValue]) -> ir.Floating
     return ibis.cases(*((fold == f, c) for f, c in enumerate(columns)), else_=ibis.null("float64"))
 
 
+def _double(x: float) -> ir.FloatingValue:
+    """The float ``x`` as a SQL double, to the bit on every engine.
+
+    Ibis writes a float literal as plain text (``1.0``, ``0.10837499999999999``), which
+    Spark SQL reads as a DECIMAL: seeds of ``IF(.., 1.0, 0.0)`` became decimals, their sums
+    decimals, and the population rate a decimal division rounded to 14 places (263 of 300
+    walk ratios 1e-14 off DuckDB's). The shortest round-trip text cast to DOUBLE is parsed
+    once, correctly rounded, by Spark and DuckDB alike.
+    """
+    return ibis.literal(repr(float(x))).cast("float64")
+
+
+def _grid(x: ir.FloatingValue) -> ir.FloatingValue:
+    """floor(x * G + 0.5) / G: x to the walk's grid, as ``sparse.to_grid`` rounds it."""
+    g = _double(WALK_GRID)
+    return (x * g + _double(0.5)).floor().cast("float64") / g
+
+
 def _unit(x: ir.FloatingValue) -> ir.FloatingValue:
-    return ibis.greatest(ibis.least(x, 1.0), 0.0)
+    return ibis.greatest(ibis.least(x, _double(1.0)), _double(0.0))

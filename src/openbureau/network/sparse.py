@@ -9,7 +9,10 @@ entries of P^t with total weight at most 1, which is what bounds them (see
 values float64 by default; the whole out-of-fold computation is ``max(steps, 2)`` sparse
 products with one dense block of 2 x folds columns, so the index structure of P is read
 once per step however many folds there are. Each product is scipy's CSR kernel writing
-into one of two preallocated blocks (no copy of the matrix, no new block per step).
+into one of two preallocated blocks (no copy of the matrix, no new block per step); the
+product sums contacts' values unweighted, then each row is scaled and rounded to the walk's
+grid (``network.config.WALK_GRID_BITS``), so in float64 the walk's every bit is the one
+the relational walk computes on DuckDB or Spark, whatever order each engine sums in.
 People can be renumbered so that contacts sit near each other in memory
 (``locality_order``, ``network_features(order=...)``; features are mapped back to the
 caller's numbering); measured at 10M people it saves less than it costs at 10 steps, so
@@ -37,6 +40,7 @@ from openbureau.network.config import (
     FEATURES,
     KINDS,
     SEED_DEPENDENT,
+    WALK_GRID,
     NetworkConfig,
 )
 
@@ -137,16 +141,19 @@ def pair_degree(pairs: Pairs) -> np.ndarray:
     )
 
 
-def transition_matrix(
-    pairs: Pairs, min_contacts: int, dtype: type = np.float64
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """P[v, c] = 1 / max(n_v, k) for each contact c of v, and n_v, as (CSR, int32 array)."""
+def contact_matrix(pairs: Pairs, dtype: type = np.float64) -> tuple[sp.csr_matrix, np.ndarray]:
+    """A[v, c] = 1 for each contact c of v, and n_v, as (CSR, int32 array).
+
+    The walk's transition matrix is P = diag(1 / max(n, k)) A; ``walk_features`` applies
+    the row scale after each product, so a product sums contacts' values unweighted (exact
+    on the walk's grid, see ``network.config.WALK_GRID_BITS``) and then scales once, the
+    order the relational walk computes in.
+    """
     n = pairs.n
     degree = pair_degree(pairs)
     rows = np.concatenate([pairs.lo, pairs.hi])
     cols = np.concatenate([pairs.hi, pairs.lo])
-    scale: np.ndarray = (1.0 / np.maximum(degree, min_contacts)).astype(dtype)
-    data = scale[rows]
+    data = np.ones(rows.shape[0], dtype=dtype)
     matrix = sp.coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
     del rows, cols, data
     if matrix.indices.dtype != np.int32 and matrix.nnz <= _MAX_INDEX:
@@ -165,7 +172,7 @@ _ORDER_SEED = 20251204
 def locality_order(matrix: sp.csr_matrix, method: str = "none") -> np.ndarray:
     """A numbering of people that puts contacts near each other, as ``perm``: position
     ``i`` of the new numbering holds original person ``perm[i]``. Reads only the
-    structure of ``matrix`` (a symmetric CSR, e.g. ``transition_matrix``'s).
+    structure of ``matrix`` (a symmetric CSR, e.g. ``contact_matrix``'s).
 
     A walk step gathers, for every contact pair, the contact's row of the walk block;
     with arbitrary person ids those reads land anywhere in memory, and at 10M people the
@@ -311,8 +318,11 @@ def walk_features(
     share = np.zeros(n)
     two_hop = np.zeros(n)
     weights = config.weights
+    scale = (1.0 / np.maximum(degree, k)).astype(dtype)[:, None]  # P = diag(scale) A
     for t in range(1, max(config.steps, 2) + 1):
-        _product(matrix, block, spare)
+        _product(matrix, block, spare)  # exact: grid values, summed
+        np.multiply(spare, scale, out=spare)
+        to_grid(spare)
         block, spare = spare, block
         np.take(block.ravel(), own_d, out=x_d)
         if t <= config.steps:
@@ -337,6 +347,16 @@ def walk_features(
     for name in SEED_DEPENDENT:
         out[name] = np.where(none, np.nan, np.clip(out[name], 0.0, 1.0))
     return out
+
+
+def to_grid(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded, in place, to the nearest multiple of 1 / WALK_GRID (halves up):
+    floor(x * G + 0.5) / G, the expression the relational walk evaluates too."""
+    np.multiply(x, WALK_GRID, out=x)
+    np.add(x, 0.5, out=x)
+    np.floor(x, out=x)
+    np.divide(x, WALK_GRID, out=x)
+    return x
 
 
 def _product(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> None:
@@ -371,8 +391,9 @@ def contact_features(
     if pairs.since is None or as_of is None:
         out["network_tenure_months"] = np.full(n, np.nan)
     else:
-        months = (_day(as_of) - pairs.since) / DAYS_PER_MONTH
-        out["network_tenure_months"] = np.where(none, np.nan, _both(pairs, months) / safe)
+        days = (_day(as_of) - pairs.since).astype(np.float64)  # whole days: exact sums
+        tenure = _both(pairs, days) / safe / DAYS_PER_MONTH  # the relational order
+        out["network_tenure_months"] = np.where(none, np.nan, tenure)
     if pairs.interactions is None:
         out["network_interactions_per_contact"] = np.full(n, np.nan)
     else:
@@ -426,7 +447,7 @@ def network_features(
     b = _bools("borrower", borrower, n)
     fold = _folds(fold, n)
     out = contact_features(pairs, pair_degree(pairs), as_of)
-    matrix, degree = transition_matrix(pairs, config.min_contacts, dtype)
+    matrix, degree = contact_matrix(pairs, dtype)
     del pairs  # its per-pair attributes are done with; the walks read the matrix only
     perm = locality_order(matrix, order)
     if order != "none":

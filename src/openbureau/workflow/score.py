@@ -39,11 +39,10 @@ class ScoreRunReport:
         )
 
 
-# Significant digits a float input is hashed with. Engines sum the network walk in
-# different orders, so its features differ between DuckDB and Spark in the last bits
-# (relative 1e-14 at most, measured); 9 digits keep every input that matters (money to
-# the cent below 10 million, counts, shares to 1e-9) and hash both engines' values alike
-# unless one lies within that difference of a rounding boundary (about 1 in 10^6 values).
+# Significant digits a float input is hashed with: 9 keep every input that matters
+# (money to the cent below 10 million, counts, shares to 1e-9). Engines compute every
+# feature to the same bits (money as decimals, the network walk on its grid), so the
+# rounding only keeps the hash readable and stable across float formatting.
 HASH_DIGITS = 9
 
 
