@@ -43,6 +43,7 @@ def evaluate(
     from rich.console import Console
 
     from openbureau.evaluate.factormap import FactorMapError
+    from openbureau.evaluate.monotone import MonotoneViolation
     from openbureau.evaluate.report import fold_line, render, write_json, write_predictions
     from openbureau.evaluate.run import evaluate_table
     from openbureau.evaluate.table import TableError
@@ -69,13 +70,7 @@ def evaluate(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     render(out, result)
     for v in result.get("whole_model_monotone", {}).get("violations") or []:
-        err.print(
-            f"[red]warning:[/red] {v['feature']} ({v['direction']}): the score moves against "
-            f"the direction for {v['rows']} of {v['checked']} rows checked, by up to "
-            f"{v['points']:.1f} points",
-            highlight=False,
-            soft_wrap=True,
-        )
+        err.print(f"[red]warning:[/red] {MonotoneViolation(**v)}", highlight=False, soft_wrap=True)
     if json_out is not None:
         write_json(json_out, result)
         err.print(f"wrote {json_out}")

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from openbureau.contract import prohibited_category
-from openbureau.model.meta import DIRECTIONS, FACTORS, FeatureMeta
+from openbureau.model.meta import DIRECTIONS, FACTORS, SEGMENT_ORDERS, FeatureMeta
 
 TOP_KEYS = (
     "label",
@@ -65,7 +65,6 @@ TOP_KEYS = (
     "segment_order",
     "model",
 )
-SEGMENT_ORDERS = ("none", "increasing")
 FEATURE_KEYS = ("factor", "direction", "reason", "actionable", "description", "categories")
 DERIVED_KEYS = (*FEATURE_KEYS, "sql")
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,39}$")
@@ -165,7 +164,7 @@ def sql_reads(sql: str) -> tuple[tuple[str, ...], list[float]]:
         raw = con.execute("SELECT json_serialize_sql(?)", ["SELECT (" + sql + "\n)"]).fetchone()
     finally:
         con.close()
-    tree = json.loads(raw[0]) if raw else {"error": True}
+    tree: dict[str, Any] = json.loads(raw[0]) if raw else {"error": True}
     if tree.get("error"):
         why = str(tree.get("error_message", "cannot be parsed")).splitlines()[0]
         raise ValueError(f"is not a DuckDB expression: {why}")
@@ -184,8 +183,9 @@ def sql_reads(sql: str) -> tuple[tuple[str, ...], list[float]]:
                 cols.append(name)
         if cls == "CONSTANT":
             lit = nd.get("value", nd.get("literal")) or {}
+            text = lit.get("text", lit.get("value"))
             with contextlib.suppress(TypeError, ValueError):  # text: not a number
-                numbers.append(float(lit.get("text", lit.get("value"))))
+                numbers.append(float(text if text is not None else ""))
     return tuple(cols), numbers
 
 
@@ -248,19 +248,19 @@ def _check_reads(
     for i, rule in enumerate(segments):
         where = f"segment[{i}] ({rule.name}).when"
         for col in rule.reads:
-            f = fold.get(col.lower())
-            if f is not None and f.meta.direction != "none" and not ordered:
-                section = "derived" if f.sql is not None else "factors"
+            mapped = fold.get(col.lower())
+            if mapped is not None and mapped.meta.direction != "none" and not ordered:
+                section = "derived" if mapped.sql is not None else "factors"
                 raise _fail(
                     source,
                     where,
-                    f"reads {col!r}, which has direction {f.meta.direction!r} "
-                    f"({section}.{f.name}); rows crossing the segment boundary would take "
+                    f"reads {col!r}, which has direction {mapped.meta.direction!r} "
+                    f"({section}.{mapped.name}); rows crossing the segment boundary would take "
                     "another segment's shapes, which can move the score against that "
                     "direction. Segment on inputs without a direction, or list the "
                     "segments from riskiest to safest and set `segment_order: increasing`",
                 )
-            if f is None and col.lower() in feeds:
+            if mapped is None and col.lower() in feeds:
                 d = fold[feeds[col.lower()].lower()]
                 raise _fail(
                     source,

@@ -11,14 +11,14 @@ reports every step that moves the score against the declared direction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from openbureau.evaluate.factormap import FactorMap, sql_reads
-from openbureau.evaluate.table import SEGMENT_COLUMN, segment_codes
+from openbureau.evaluate.factormap import FactorMap
+from openbureau.evaluate.table import SEGMENT_COLUMN, rule_numbers, segment_codes, sweep_values
 
 
 @dataclass(frozen=True)
@@ -34,36 +34,11 @@ class MonotoneViolation:
     def __str__(self) -> str:
         return (
             f"{self.feature} ({self.direction}): the score moves against the direction for "
-            f"{self.rows} of {self.checked} rows, by up to {self.points:.1f} points"
+            f"{self.rows} of {self.checked} rows checked, by up to {self.points:.1f} points"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "direction": self.direction,
-            "rows": self.rows,
-            "checked": self.checked,
-            "points": self.points,
-        }
-
-
-def _rule_numbers(fmap: FactorMap) -> np.ndarray:
-    out: list[float] = []
-    for r in fmap.segments:
-        if r.when:
-            out += sql_reads(r.when)[1]
-    return np.array(out, dtype=np.float64)
-
-
-def _grid(x: np.ndarray, breaks: np.ndarray, numbers: np.ndarray, n: int) -> np.ndarray:
-    """Sorted distinct values covering x's range, both sides of every break and number."""
-    x = x[np.isfinite(x)]
-    parts = [np.quantile(x, np.linspace(0.0, 1.0, n))] if x.size else []
-    for v in (breaks, numbers):
-        v = v[np.isfinite(v)]
-        parts += [v, np.nextafter(v, np.inf), np.nextafter(v, -np.inf)]
-    grid = np.unique(np.concatenate(parts)) if parts else np.array([])
-    return grid[np.isfinite(grid)]
+        return asdict(self)
 
 
 def whole_model_violations(
@@ -90,7 +65,7 @@ def whole_model_violations(
     pick = np.random.default_rng(seed).permutation(n_rows)[: min(rows, n_rows)]
     base = X.iloc[pick].reset_index(drop=True)
     ctx = None if context is None else context.iloc[pick].reset_index(drop=True)
-    numbers = _rule_numbers(fmap)
+    numbers = rule_numbers(fmap)
     names = [m.name for m in model.features_]
     shapes: list[Shape] = list(model.shapes_)
     factor = float(model.scaling_.factor)
@@ -100,7 +75,7 @@ def whole_model_violations(
         if sign == 0 or f.name not in names:
             continue
         shape = shapes[names.index(f.name)]
-        values = _grid(X[f.name].to_numpy(np.float64), shape.breaks, numbers, grid)
+        values = sweep_values(X[f.name].to_numpy(np.float64), grid, shape.breaks, numbers)
         if f.categories is not None:  # codes are list positions
             values = np.arange(len(f.categories), dtype=np.float64)
         if values.shape[0] < 2:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from openbureau.evaluate.factormap import FactorMap, MappedFeature
+from openbureau.evaluate.factormap import FactorMap, MappedFeature, sql_reads
 
 SEGMENT_COLUMN = "_segment"
 READABLE = (".csv", ".csv.gz", ".csv.zip", ".zip", ".parquet", ".pq")
@@ -247,6 +247,25 @@ def segment_context(df: pd.DataFrame, fmap: FactorMap) -> pd.DataFrame | None:
     return df[cols].reset_index(drop=True)
 
 
+def rule_numbers(fmap: FactorMap) -> np.ndarray:
+    """Every number the segment rules compare with."""
+    found = [v for r in fmap.segments if r.when for v in sql_reads(r.when)[1]]
+    return np.array(found, dtype=np.float64)
+
+
+def sweep_values(x: np.ndarray, n: int, *edges: np.ndarray) -> np.ndarray:
+    """Sorted distinct finite values to move an input over: ``n`` quantiles of ``x`` and
+    both sides of every value in ``edges`` (a model's breaks, the rules' numbers), so every
+    step of the model and every segment boundary is crossed."""
+    x = x[np.isfinite(x)]
+    parts = [np.quantile(x, np.linspace(0.0, 1.0, n))] if x.size else []
+    for v in edges:
+        v = v[np.isfinite(v)]
+        parts += [v, np.nextafter(v, np.inf), np.nextafter(v, -np.inf)]
+    grid = np.unique(np.concatenate(parts)) if parts else np.array([])
+    return grid[np.isfinite(grid)]
+
+
 def segment_order_violations(
     df: pd.DataFrame, fmap: FactorMap, rows: int = 1000, grid: int = 40, seed: int = 0
 ) -> list[str]:
@@ -258,11 +277,7 @@ def segment_order_violations(
     earlier (riskier) segment. With that and the model's order, the score is monotone across
     the boundaries.
     """
-    from openbureau.evaluate.factormap import sql_reads
-
-    numbers = np.array(
-        [v for r in fmap.segments if r.when for v in sql_reads(r.when)[1]], dtype=np.float64
-    )
+    numbers = rule_numbers(fmap)
     read = {c.lower() for r in fmap.segments for c in r.reads}
     cols = {str(c).lower(): c for c in df.columns}
     pick = np.random.default_rng(seed).permutation(df.shape[0])[: min(rows, df.shape[0])]
@@ -277,10 +292,7 @@ def segment_order_violations(
             values = np.asarray(f.categories, dtype=object)
         else:
             x = pd.to_numeric(df[col], errors="coerce").to_numpy(np.float64)
-            x = x[np.isfinite(x)]
-            parts = [np.quantile(x, np.linspace(0, 1, grid))] if x.size else []
-            parts += [numbers, np.nextafter(numbers, np.inf), np.nextafter(numbers, -np.inf)]
-            values = np.unique(np.concatenate(parts))
+            values = sweep_values(x, grid, numbers)
         g = len(values)
         if g < 2:
             continue

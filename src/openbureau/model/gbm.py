@@ -36,6 +36,7 @@ from openbureau.model.base import (
 )
 from openbureau.model.compile import compile_dump
 from openbureau.model.frame import Frame
+from openbureau.model.meta import SEGMENT_ORDERS
 from openbureau.model.monotone import (
     monotone_violations,
     segment_order_shift,
@@ -71,11 +72,6 @@ UNCONSTRAINED_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
 }
 TEACHER_PARAMS = UNCONSTRAINED_PARAMS
-# 'increasing': each segment of ``segments`` never scores below the one before it for the
-# same feature values (the segment is a monotone input), so a rule that moves rows to a
-# later segment as a directional input rises (thin -> established as the file ages) keeps
-# the score monotone across the boundary. 'none': segments are free.
-SEGMENT_ORDERS = ("none", "increasing")
 TEACHER_FOLDS = 3
 REFIT_ROUNDS = 1.1  # refitted on all rows: a little more data supports a few more rounds
 

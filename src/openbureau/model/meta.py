@@ -13,6 +13,11 @@ from typing import Any, Protocol, runtime_checkable
 
 FACTORS = ("history", "behavior", "capacity", "identity", "network")
 DIRECTIONS = ("increasing", "decreasing", "none")
+# How segments relate. 'increasing': each segment never scores below the one before it on
+# the same inputs (the segment is a monotone input), so a rule that moves rows to a later
+# segment as a directional input improves (thin -> established as a file ages) keeps the
+# score monotone across the boundary. 'none': segments are free.
+SEGMENT_ORDERS = ("none", "increasing")
 _FIELDS = ("name", "factor", "reason", "direction", "actionable", "description")
 
 

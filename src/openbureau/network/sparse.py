@@ -153,7 +153,7 @@ def contact_matrix(pairs: Pairs, dtype: type = np.float64) -> tuple[sp.csr_matri
     degree = pair_degree(pairs)
     rows = np.concatenate([pairs.lo, pairs.hi])
     cols = np.concatenate([pairs.hi, pairs.lo])
-    data = np.ones(rows.shape[0], dtype=dtype)
+    data: np.ndarray = np.ones(rows.shape[0], dtype=dtype)
     matrix = sp.coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
     del rows, cols, data
     if matrix.indices.dtype != np.int32 and matrix.nnz <= _MAX_INDEX:

@@ -11,8 +11,9 @@ whole app (~4 s of a one-minute job).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openbureau._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from openbureau.service.app import build_service, create_app
@@ -49,8 +50,4 @@ __all__ = [
     "verify_chain",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ without importing DuckDB and Arrow before a command runs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openbureau._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from openbureau.workflow.score import ScoreRunReport, score_store
@@ -22,8 +23,4 @@ _EXPORTS = {
 
 __all__ = ["ScoreRunReport", "TrainReport", "score_store", "train_from_store"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
